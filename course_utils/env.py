@@ -1,0 +1,94 @@
+"""Reproducibility and environment: seeds, device choice, and a report that warns instead of failing."""
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import random
+import sys
+import warnings
+
+import numpy as np
+import torch
+
+DEVICE_ENV_VAR = "COURSE_DEVICE"
+_DEVICES = ("cpu", "cuda", "mps")
+
+
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch so a notebook gives the same numbers on every run."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """Pick cuda → mps → cpu; `prefer` or the COURSE_DEVICE env var overrides the choice."""
+    choice = prefer or os.environ.get(DEVICE_ENV_VAR)
+    if choice:
+        kind = choice.split(":")[0]
+        if kind not in _DEVICES:
+            source = "prefer" if prefer else DEVICE_ENV_VAR
+            raise ValueError(f"{source} must be one of {_DEVICES} (optionally 'cuda:N'), got {choice!r}")
+        return torch.device(choice)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+REPORTED_PACKAGES = ("torch", "numpy", "matplotlib", "nltk", "spacy", "jieba", "tiktoken")
+
+
+def environment_report() -> dict[str, str]:
+    """Print (and return) what this machine offers; warn about problems rather than fail."""
+    info = {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "device": str(get_device()),
+        "torch threads": str(torch.get_num_threads()),
+    }
+    info.update({name: _version(name) for name in REPORTED_PACKAGES})
+    width = max(map(len, info))
+    for key, value in info.items():
+        print(f"{key:<{width}} : {value}")
+    if sys.version_info < (3, 10):
+        warnings.warn("Python ≥ 3.10 is expected; some cells may fail.", stacklevel=2)
+    missing = [name for name in REPORTED_PACKAGES if info[name] == "not installed"]
+    if missing:
+        warnings.warn(f"missing packages {missing}: run the README setup command", stacklevel=2)
+    return info
+
+
+def _figure_caption(fig, printer, cycle) -> None:
+    """Text shown for a figure: its titles (a readable alt text) instead of '<Figure size ...>'."""
+    titles = [fig._suptitle.get_text()] if getattr(fig, "_suptitle", None) else []
+    titles += [ax.get_title() for ax in fig.axes if ax.get_title()]
+    printer.text(f"[figure: {' | '.join(titles) or 'untitled'}]")
+
+
+def setup_notebook(seed: int = 0) -> None:
+    """One call at the top of every notebook: seed, plot style, readable figure captions."""
+    set_seed(seed)
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    plt.rcParams.update({"figure.figsize": (6.4, 3.6), "figure.dpi": 80, "axes.grid": True,
+                         "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False})
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to configure
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.display_formatter.formatters["text/plain"].for_type(Figure, _figure_caption)

@@ -1,0 +1,82 @@
+import json
+import shutil
+
+import pytest
+
+from course_utils import data
+
+
+def test_every_shipped_file_matches_its_checksum():
+    assert data.verify() == []
+
+
+def test_manifest_records_provenance():
+    for entry in data.registry().values():
+        assert entry.package and entry.version and entry.license and entry.citation and entry.source
+        assert all(len(sha) == 64 for sha in entry.files.values())
+
+
+def test_shakespeare_size_and_split():
+    text = data.load_text("shakespeare")
+    assert 900_000 < len(text) < 1_100_000
+    assert text.startswith("MACBETH")
+    train, val = data.train_val_split(text, 0.1)
+    assert train + val == text and abs(len(val) / len(text) - 0.1) < 1e-3
+
+
+def test_names():
+    names = data.load_lines("names")
+    assert len(names) > 5000 and names == sorted(set(names)) and "mary" in names
+
+
+def test_unknown_dataset_lists_known_ones():
+    with pytest.raises(KeyError, match=r"unknown dataset 'imdb'.*'shakespeare'"):
+        data.load_text("imdb")
+
+
+@pytest.fixture
+def data_copy(tmp_path, monkeypatch):
+    for f in data.DATA_DIR.iterdir():
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(data, "MANIFEST", tmp_path / "manifest.json")
+    data.registry.cache_clear()
+    data.path_of.cache_clear()
+    yield tmp_path
+    data.registry.cache_clear()
+    data.path_of.cache_clear()
+
+
+def test_missing_file_names_rebuild_command(data_copy):
+    (data_copy / "names.txt").unlink()
+    with pytest.raises(data.DataIntegrityError, match="missing.*python -m course_utils.data build"):
+        data.load_lines("names")
+    assert len(data.verify()) == 1
+
+
+def test_corrupted_file_names_rebuild_command(data_copy):
+    (data_copy / "names.txt").write_text("mallory\n")
+    with pytest.raises(data.DataIntegrityError, match="corrupted.*python -m course_utils.data build"):
+        data.load_lines("names")
+
+
+def test_non_utf8_file_is_a_clear_error(data_copy):
+    bad = data_copy / "latin1.txt"
+    bad.write_bytes("café".encode("latin-1"))
+    manifest = json.loads((data_copy / "manifest.json").read_text())
+    manifest["datasets"].append({**manifest["datasets"][1], "name": "latin1",
+                                 "files": {"latin1.txt": data.sha256_of(bad)}})
+    (data_copy / "manifest.json").write_text(json.dumps(manifest))
+    data.registry.cache_clear()
+    with pytest.raises(ValueError, match=r"not UTF-8 text \(bad byte 0xe9 at offset 3\)"):
+        data.load_text("latin1")
+
+
+def test_split_rejects_bad_fraction():
+    with pytest.raises(ValueError, match="val_fraction must be in"):
+        data.train_val_split("abc", 1.5)
+
+
+def test_shuffled_is_deterministic():
+    assert data.shuffled(range(10), seed=1) == data.shuffled(range(10), seed=1) != list(range(10))
