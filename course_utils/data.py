@@ -217,3 +217,20 @@ def lm_eval_windows(ids, block_size: int):
     x = ids[: n * block_size].view(n, block_size)
     y = ids[1 : n * block_size + 1].view(n, block_size)
     return x, y
+
+
+def char_corpus(name: str = "shakespeare", val_fraction: float = 0.1):
+    """The course's shared character-level split: (tokenizer, train_ids, val_ids) as 1-D long tensors.
+
+    Every language model in notebooks 02, 05, 10 and 11 is trained on `train_ids` and compared on
+    `val_ids` (the last 10 % of the text), so their numbers are directly comparable.
+    """
+    import torch
+
+    from course_utils.tokenizers import CharTokenizer
+
+    text = load_text(name)
+    tokenizer = CharTokenizer.from_text(text)
+    train_text, val_text = train_val_split(text, val_fraction)
+    as_ids = lambda s: torch.tensor(tokenizer.encode(s), dtype=torch.long)  # noqa: E731
+    return tokenizer, as_ids(train_text), as_ids(val_text)
