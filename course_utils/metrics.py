@@ -1,7 +1,10 @@
-"""Evaluation metrics: perplexity (more to come: accuracy, BLEU, ROUGE)."""
+"""Evaluation metrics: perplexity, BLEU (sacrebleu-compatible), ROUGE (rouge-score-compatible)."""
 from __future__ import annotations
 
 import math
+
+from course_utils.bleu import bleu  # noqa: F401  (re-exported: course_utils.metrics.bleu)
+from course_utils.rouge import rouge  # noqa: F401  (re-exported: course_utils.metrics.rouge)
 
 
 def perplexity(mean_nll: float) -> float:
