@@ -56,7 +56,8 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
     """softmax(QKᵀ/√d_k)V for query (…, T_q, d_k), key (…, T_k, d_k), value (…, T_k, d_v).
 
     Returns (output (…, T_q, d_v), weights (…, T_q, T_k)); each row of weights sums to 1 and masked
-    positions get weight 0. `dropout` (an nn.Dropout or a probability) is applied to the weights.
+    positions get weight 0 (a row whose keys are all masked is all 0). `dropout` (an nn.Dropout or a
+    probability) is applied to the weights.
     """
     _check_qkv(query, key, value)
     d_k = query.size(-1)
@@ -66,6 +67,10 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
         # the most negative finite number, not -inf: a fully masked row stays finite instead of NaN
         scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
     weights = scores.softmax(dim=-1)  # (…, T_q, T_k), rows sum to 1
+    if mask is not None:
+        # a query with no key left to attend to gets weight 0 everywhere (output 0) rather than a
+        # uniform average over masked keys — the same answer as the fused kernel of the fast path
+        weights = weights.masked_fill(~mask, 0.0)
     if isinstance(dropout, nn.Module):
         weights = dropout(weights)
     elif dropout:
@@ -177,6 +182,10 @@ class MultiHeadAttention(nn.Module):
         if mha.embed_dim != self.d_model or mha.num_heads != self.h:
             raise ValueError(f"sizes differ: torch module has d_model={mha.embed_dim}, h={mha.num_heads}; "
                              f"this one d_model={self.d_model}, h={self.h}")
+        if mha.in_proj_weight is None or mha.in_proj_bias is None or mha.out_proj.bias is None:
+            raise ValueError("mha must project query, key and value from d_model with biases "
+                             "(kdim = vdim = embed_dim, bias=True), got "
+                             f"kdim={mha.kdim}, vdim={mha.vdim}, bias={mha.in_proj_bias is not None}")
         for i, linear in enumerate((self.w_q, self.w_k, self.w_v)):
             linear.weight.copy_(mha.in_proj_weight[i * self.d_model:(i + 1) * self.d_model])
             linear.bias.copy_(mha.in_proj_bias[i * self.d_model:(i + 1) * self.d_model])
