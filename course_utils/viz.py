@@ -67,3 +67,62 @@ def loss_curves(history: Mapping[str, Sequence[float]], steps: Sequence[int] | N
     ax.set_title(title)
     ax.legend()
     return ax
+
+
+# The course's notebooks, grouped into stages that run left → right from theory to practice.
+COURSE_STAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("start", (("00", "welcome & setup"), ("01", "vocabulary & encoding"))),
+    ("theory", (("02", "n-gram & RNN LMs"), ("03", "the attention formula"), ("04", "multi-head attention"))),
+    ("build", (("05", "a GPT language model"),)),
+    ("apply", (("06", "machine translation"), ("07", "summarization"), ("08", "sentiment analysis"),
+               ("09", "dialogue systems"))),
+    ("beyond", (("10", "challenges & FAQ"), ("11", "scaling up (DDP)"))),
+)
+# Reading order: each arrow says "read this before that"; a stage name stands for all its notebooks.
+COURSE_EDGES: tuple[tuple[str, str], ...] = (
+    ("00", "01"), ("01", "02"), ("02", "03"), ("03", "04"), ("04", "05"),
+    ("05", "06"), ("05", "07"), ("05", "08"), ("05", "09"), ("apply", "10"), ("apply", "11"),
+)
+_STAGE_COLORS = {"start": "#d9d9d9", "theory": "#9ecae1", "build": "#a1d99b", "apply": "#fdd0a2",
+                 "beyond": "#dadaeb"}
+
+
+def course_map(title: str = "Course map: notebooks 00–11, theory → practice", ax=None):
+    """Boxes for notebooks 00–11 in stage columns (start → theory → build → apply → beyond), with arrows
+    in reading order — the picture of the course that notebook 00 shows."""
+    ax = ax or plt.subplots(figsize=(12, 4.4))[1]
+    box_w, box_h, col_gap = 2.2, 0.7, 0.55
+    n_rows = max(len(nbs) for _, nbs in COURSE_STAGES)
+    centers: dict[str, tuple[float, float]] = {}   # notebook → (left x, centre y)
+    stage_right: dict[str, tuple[float, float, float]] = {}  # stage → (right x, lowest y, highest y)
+    for col, (stage, notebooks) in enumerate(COURSE_STAGES):
+        x = col * (box_w + col_gap)
+        top = (n_rows - len(notebooks)) / 2  # centre short columns vertically
+        ax.text(x + box_w / 2, n_rows + 0.1, stage, ha="center", fontsize=10, fontweight="bold")
+        for row, (number, name) in enumerate(notebooks):
+            y = n_rows - 1 - (top + row) + (1 - box_h) / 2
+            ax.add_patch(plt.Rectangle((x, y), box_w, box_h, facecolor=_STAGE_COLORS[stage],
+                                       edgecolor="black", linewidth=0.8))
+            ax.text(x + box_w / 2, y + box_h / 2, f"{number}\n{name}", ha="center", va="center", fontsize=8.5)
+            centers[number] = (x, y + box_h / 2)
+        ys = [centers[n][1] for n, _ in notebooks]
+        stage_right[stage] = (x + box_w, min(ys) - box_h / 2, max(ys) + box_h / 2)
+    for a, b in COURSE_EDGES:
+        xb, yb = centers[b]
+        if a in stage_right:  # a whole stage: a bracket along its right side, then an arrow
+            xr, y_low, y_high = stage_right[a]
+            ax.plot([xr + 0.12] * 2, [y_low, y_high], color="dimgray", linewidth=0.8)
+            start, end = (xr + 0.12, yb), (xb, yb)
+        elif centers[a][0] == xb:  # same column: from the bottom of a to the top of b
+            xa, ya = centers[a]
+            start, end = (xa + box_w / 2, ya - box_h / 2), (xb + box_w / 2, yb + box_h / 2)
+        else:  # next column: from the right edge of a to the left edge of b
+            xa, ya = centers[a]
+            start, end = (xa + box_w, ya), (xb, yb)
+        ax.annotate("", xy=end, xytext=start,
+                    arrowprops={"arrowstyle": "->", "color": "dimgray", "linewidth": 0.8})
+    ax.set_xlim(-0.1, len(COURSE_STAGES) * (box_w + col_gap) - col_gap + 0.1)
+    ax.set_ylim(-0.1, n_rows + 0.4)
+    ax.set_axis_off()
+    ax.set_title(title)
+    return ax

@@ -1,0 +1,151 @@
+"""Exercise checkers of notebooks 00 and 01: right answers pass, wrong ones raise a helpful error."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from course_utils.bpe import BPETokenizer
+from course_utils.checks import ExpectationError
+from course_utils.env import set_seed
+from course_utils.exercises import nb00, nb01
+from course_utils.tokenizers import Vocab
+
+
+def fails_with(check, answer, *fragments):
+    """The checker must raise ExpectationError whose message contains every fragment."""
+    with pytest.raises(ExpectationError) as info:
+        check(answer)
+    for fragment in fragments:
+        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+
+
+# ---- notebook 00 -------------------------------------------------------------------------------
+GLOSSARY = {"token": "词元", "attention": "注意力", "perplexity": "困惑度", "vocabulary": "词汇表"}
+
+
+def test_nb00_glossary(capsys):
+    nb00.check_exercise_1(GLOSSARY)
+    assert "✓" in capsys.readouterr().out
+    nb00.check_exercise_1({**GLOSSARY, "token": "标记", "attention": " 注意力机制 "})  # accepted variants
+    fails_with(nb00.check_exercise_1, {**GLOSSARY, "token": None}, "token", "missing")
+    fails_with(nb00.check_exercise_1, {**GLOSSARY, "perplexity": "复杂度"}, "perplexity", "困惑度")
+    fails_with(nb00.check_exercise_1, ["词元"], "dict")
+
+
+MAP = {"train BPE from scratch": 1, "finish the article's MultiHeadAttention class": "04",
+       "train a GPT language model": "05_gpt", "sentiment analysis": 8}
+
+
+def test_nb00_course_map():
+    nb00.check_exercise_2(MAP)
+    fails_with(nb00.check_exercise_2, {**MAP, "sentiment analysis": None}, "sentiment analysis", "missing")
+    fails_with(nb00.check_exercise_2, {**MAP, "train a GPT language model": 3}, "notebook 03",
+               "attention formula")
+    fails_with(nb00.check_exercise_2, {**MAP, "sentiment analysis": 42}, "no such notebook")
+
+
+def stable_softmax(x):
+    e = torch.exp(x - x.max())
+    return e / e.sum()
+
+
+def test_nb00_softmax():
+    nb00.check_exercise_3(stable_softmax)
+    fails_with(nb00.check_exercise_3, lambda x: None, "returned None")
+    fails_with(nb00.check_exercise_3, lambda x: torch.exp(x) / torch.exp(x).sum(), "overflow", "x.max()")
+    fails_with(nb00.check_exercise_3, lambda x: torch.exp(x - x.max()), "expected", "sum")
+    fails_with(nb00.check_exercise_3, lambda x: x.tolist(), "tensor of shape")
+
+
+def test_nb00_seeds_and_random_state_is_restored():
+    def two_draws(seed):
+        set_seed(seed)
+        first = torch.rand(3)
+        set_seed(seed)
+        return first, torch.rand(3)
+
+    set_seed(7)
+    expected_next = torch.rand(2)
+    set_seed(7)
+    nb00.check_exercise_4(two_draws)
+    assert torch.equal(torch.rand(2), expected_next), "the checker must not disturb the caller's RNG"
+
+    def seeded_once(seed):
+        set_seed(seed)
+        return torch.rand(3), torch.rand(3)
+
+    fails_with(nb00.check_exercise_4, seeded_once, "before *each* draw")
+    fails_with(nb00.check_exercise_4, lambda seed: (torch.zeros(3), torch.zeros(3)), "two_draws(1)")
+    fails_with(nb00.check_exercise_4, lambda seed: None, "returned None")
+    fails_with(nb00.check_exercise_4, lambda seed: torch.zeros(3), "pair of tensors")
+
+
+# ---- notebook 01 -------------------------------------------------------------------------------
+def test_nb01_build_itos():
+    def right(token_lists, min_freq=1, max_size=None):
+        return Vocab.build(token_lists, min_freq=min_freq, max_size=max_size).itos
+
+    def no_tie_break(token_lists, min_freq=1, max_size=None):
+        from collections import Counter
+        counts = Counter(t for ts in token_lists for t in ts)
+        kept = [t for t, c in counts.most_common() if c >= min_freq]  # ties in first-seen order
+        itos = ["<pad>", "<unk>", "<bos>", "<eos>", *kept]
+        return itos[:max_size] if max_size else itos
+
+    def ignores_min_freq(token_lists, min_freq=1, max_size=None):
+        return right(token_lists, 1, max_size)
+
+    nb01.check_exercise_1(right)
+    fails_with(nb01.check_exercise_1, no_tie_break, "position 4", "(-count, token)")
+    fails_with(nb01.check_exercise_1, ignores_min_freq, "min_freq=2")
+    fails_with(nb01.check_exercise_1, lambda *a, **k: None, "returned None")
+
+
+def test_nb01_one_hot():
+    nb01.check_exercise_2(lambda ids, v: F.one_hot(ids, v).float())
+    fails_with(nb01.check_exercise_2, lambda ids, v: F.one_hot(ids, v), "floats")
+    fails_with(nb01.check_exercise_2, lambda ids, v: torch.zeros(len(ids), v), "row 0", "expected")
+    fails_with(nb01.check_exercise_2, lambda ids, v: F.one_hot(ids, v + 1).float(), "shape (5, 7)")
+    fails_with(nb01.check_exercise_2, lambda ids, v: None, "returned None")
+
+
+def test_nb01_unk_rate():
+    def right(tokens, vocab):
+        return sum(t not in vocab for t in tokens) / len(tokens)
+
+    nb01.check_exercise_3(right)
+    nb01.check_exercise_3(lambda tokens, vocab: sum(i == vocab.unk_id for i in vocab.encode(tokens)) / len(tokens))
+    fails_with(nb01.check_exercise_3, lambda tokens, vocab: sum(t not in vocab for t in tokens),
+               "expected 0.5000", "divide by len(tokens)")
+    fails_with(nb01.check_exercise_3, lambda tokens, vocab: None, "returned None")
+
+
+def test_nb01_decode_from_merges():
+    def right(ids, merges):
+        vocab = {i: bytes([i]) for i in range(256)}
+        for i, (a, b) in enumerate(merges):
+            vocab[256 + i] = vocab[a] + vocab[b]
+        return b"".join(vocab[i] for i in ids).decode("utf-8", errors="replace")
+
+    def bytes_only(ids, merges):  # forgets the merged tokens
+        return bytes(i for i in ids if i < 256).decode("utf-8", errors="replace")
+
+    nb01.check_exercise_4(right)
+    fails_with(nb01.check_exercise_4, bytes_only, "expected 'low lower lowest'", "vocab[256 + i]")
+    fails_with(nb01.check_exercise_4, lambda ids, merges: None, "returned None")
+
+
+def test_course_map_draws_every_notebook_once():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course_utils.viz import COURSE_EDGES, COURSE_STAGES, course_map
+
+    numbers = [n for _, nbs in COURSE_STAGES for n, _ in nbs]
+    assert numbers == [f"{i:02d}" for i in range(12)]
+    ax = course_map()
+    labels = [t.get_text() for t in ax.texts]
+    assert all(sum(label.startswith(n + "\n") for label in labels) == 1 for n in numbers)
+    assert len(ax.patches) == 12 and ax.get_title().startswith("Course map")
+    assert {a for a, _ in COURSE_EDGES} <= set(numbers) | {stage for stage, _ in COURSE_STAGES}
+    plt.close(ax.figure)
