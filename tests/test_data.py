@@ -36,9 +36,7 @@ def test_unknown_dataset_lists_known_ones():
 
 @pytest.fixture
 def data_copy(tmp_path, monkeypatch):
-    for f in data.DATA_DIR.iterdir():
-        if f.is_file():
-            shutil.copy(f, tmp_path / f.name)
+    shutil.copytree(data.DATA_DIR, tmp_path, dirs_exist_ok=True)
     monkeypatch.setattr(data, "DATA_DIR", tmp_path)
     monkeypatch.setattr(data, "MANIFEST", tmp_path / "manifest.json")
     data.registry.cache_clear()
@@ -80,3 +78,31 @@ def test_split_rejects_bad_fraction():
 
 def test_shuffled_is_deterministic():
     assert data.shuffled(range(10), seed=1) == data.shuffled(range(10), seed=1) != list(range(10))
+
+
+def test_translation_pairs_are_clean():
+    for name in ("mt_en_fr", "mt_en_zh"):
+        rows = data.load_tsv(name)
+        assert len(rows) > 1500 and all(len(r) == 2 and r[0] and r[1] and r[0] != r[1] for r in rows)
+    assert ["Size", "Taille"] in data.load_tsv("mt_en_fr")
+
+
+def test_chatterbot_conversations():
+    convs = data.load_jsonl("chatterbot")
+    assert {c["lang"] for c in convs} == {"en", "zh"}
+    assert all(len(c["turns"]) >= 2 for c in convs)
+    assert any(c["category"] == "tech_support" for c in convs)
+
+
+def test_movie_reviews_cache_built_at_setup():
+    rows = data.load_tsv("movie_reviews")
+    assert len(rows) == 10568
+    labels = [int(r[0]) for r in rows]
+    assert sum(labels) == 5242 and all((float(s) > 0) == (y == "1") for y, s, _ in rows)
+    assert data.dataset("movie_reviews").cached
+
+
+def test_cached_dataset_missing_names_cache_command(data_copy):
+    (data_copy / "cache" / "movie_reviews.tsv").unlink()
+    with pytest.raises(data.DataIntegrityError, match="python -m course_utils.data cache"):
+        data.load_tsv("movie_reviews")

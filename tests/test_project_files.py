@@ -23,7 +23,10 @@ def test_environment_yml_matches_pyproject():
     pip_deps = _floors(project["dependencies"] + project["optional-dependencies"]["dev"])
     conda = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     conda_deps = _floors([d for d in conda if isinstance(d, str) and d not in ("pip",) and not d.startswith("python")])
+    pip_section = next(d["pip"] for d in conda if isinstance(d, dict))
+    conda_deps.update(_floors([d for d in pip_section if not d.startswith("-e")]))
     assert conda_deps == {CONDA_NAMES.get(k, k): v for k, v in pip_deps.items()}
+    assert "-e ." in pip_section
 
 
 def test_requirements_pin_cpu_torch_and_install_the_package():
