@@ -1,0 +1,233 @@
+"""A GPT-style Transformer language model, readable top to bottom (nanoGPT size).
+
+    token ids (B, T)
+      → token embedding + positional encoding          (B, T, C)   "input encoding"
+      → N × TransformerBlock:                                        repeated N times
+            x = x + SelfAttention(LayerNorm(x))        (B, T, C)   tokens look at earlier tokens
+            x = x + FeedForward(LayerNorm(x))          (B, T, C)   each position thinks on its own
+      → LayerNorm → linear head (tied to the embedding)  (B, T, V)   "decoding" to next-token logits
+
+B = batch, T = sequence length (≤ block_size), C = d_model, V = vocab_size.
+
+The block is generic over what it attends to: `TransformerBlock(..., causal=True)` is a GPT (decoder-only)
+block; `causal=False` with a padding mask is an encoder block; `cross_attention=True` adds a sublayer that
+attends over another sequence (`memory`) — the pieces an encoder–decoder is built from.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from course_utils.attention import MultiHeadAttention
+
+POSITIONAL_KINDS = ("learned", "sinusoidal")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1) input encoding: token embeddings + positional encodings
+# ---------------------------------------------------------------------------------------------------
+def sinusoidal_positions(T: int, d: int) -> torch.Tensor:
+    """The fixed encodings of "Attention Is All You Need", shape (T, d):
+
+        PE[pos, 2i]   = sin(pos / 10000^(2i/d))
+        PE[pos, 2i+1] = cos(pos / 10000^(2i/d))
+
+    Each pair of columns is a clock ticking at its own frequency, so every position gets a unique
+    pattern and a fixed offset is a fixed rotation (which attention can learn to read).
+    """
+    for name, value in (("T", T), ("d", d)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    pos = torch.arange(T, dtype=torch.float32)[:, None]                    # (T, 1)
+    two_i = torch.arange(0, d, 2, dtype=torch.float32)                     # (ceil(d/2),)
+    angle = pos / 10000 ** (two_i / d)                                     # (T, ceil(d/2))
+    pe = torch.zeros(T, d)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle[:, : d // 2])                            # odd d: one fewer cos column
+    return pe
+
+
+class LearnedPositions(nn.Module):
+    """One trainable vector per position 0 … block_size-1 (GPT-2's choice)."""
+
+    def __init__(self, block_size: int, d_model: int):
+        super().__init__()
+        self.table = nn.Embedding(block_size, d_model)
+
+    def forward(self, T: int) -> torch.Tensor:
+        return self.table(torch.arange(T, device=self.table.weight.device))  # (T, C)
+
+
+class SinusoidalPositions(nn.Module):
+    """The fixed sinusoidal table, stored as a buffer: no parameters, saved with the model."""
+
+    def __init__(self, block_size: int, d_model: int):
+        super().__init__()
+        self.register_buffer("table", sinusoidal_positions(block_size, d_model), persistent=False)
+
+    def forward(self, T: int) -> torch.Tensor:
+        return self.table[:T]  # (T, C)
+
+
+class Embeddings(nn.Module):
+    """x = TokenEmbedding[idx] + Position[0 … T-1], then dropout: (B, T) ids → (B, T, C) vectors."""
+
+    def __init__(self, vocab_size: int, block_size: int, d_model: int, positional: str = "learned",
+                 dropout: float = 0.0):
+        super().__init__()
+        if positional not in POSITIONAL_KINDS:
+            raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {positional!r}")
+        self.token = nn.Embedding(vocab_size, d_model)
+        self.position = (LearnedPositions if positional == "learned" else SinusoidalPositions)(block_size, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        T = idx.size(1)
+        x = self.token(idx) + self.position(T)  # (B, T, C) + (T, C) broadcasts over the batch
+        return self.dropout(x)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2) the two sublayers: feed-forward and attention, each wrapped in "x + sublayer(LayerNorm(x))"
+# ---------------------------------------------------------------------------------------------------
+class FeedForward(nn.Module):
+    """FFN(x) = W₂ GELU(W₁ x + b₁) + b₂, applied to every position separately: (B, T, C) → (B, T, C).
+
+    The hidden layer is wider (d_ff = 4·C by default): this is where most parameters live.
+    """
+
+    def __init__(self, d_model: int, d_ff: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        d_ff = d_ff or 4 * d_model
+        self.up = nn.Linear(d_model, d_ff)      # W₁: C → d_ff
+        self.act = nn.GELU()
+        self.down = nn.Linear(d_ff, d_model)    # W₂: d_ff → C (a residual projection)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.down(self.act(self.up(x))))  # (B, T, d_ff) inside
+
+
+class TransformerBlock(nn.Module):
+    """One pre-LayerNorm Transformer block, the unit that is stacked N times:
+
+        x = x + Dropout(SelfAttention(LN₁(x)))           causal=True: position t sees only ≤ t
+        x = x + Dropout(CrossAttention(LN(x), memory))   only if cross_attention=True
+        x = x + FeedForward(LN₂(x))
+
+    The residual path `x + …` lets gradients flow straight through N blocks; LayerNorm before each
+    sublayer (pre-LN, as in GPT-2) keeps the stack stable without a warmup-sensitive setup.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int | None = None, dropout: float = 0.0,
+                 causal: bool = True, cross_attention: bool = False):
+        super().__init__()
+        self.causal = causal
+        self.ln_attn = nn.LayerNorm(d_model)
+        self.attn = MultiHeadAttention(n_heads, d_model, dropout)
+        self.ln_cross = nn.LayerNorm(d_model) if cross_attention else None
+        self.cross_attn = MultiHeadAttention(n_heads, d_model, dropout) if cross_attention else None
+        self.ln_ff = nn.LayerNorm(d_model)
+        self.ff = FeedForward(d_model, d_ff, dropout)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, memory: torch.Tensor | None = None,
+                memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """x (B, T, C) → (B, T, C). `mask` restricts self-attention (in addition to the causal mask);
+        `memory` (B, S, C) and `memory_mask` (e.g. (B, 1, 1, S)) feed the cross-attention sublayer."""
+        # 1) self-attention: every position gathers information from the (earlier) positions
+        h = self.ln_attn(x)
+        x = x + self.dropout(self.attn(h, h, h, mask, is_causal=self.causal))
+        # 2) cross-attention (encoder–decoder only): queries from x, keys/values from memory
+        if self.cross_attn is not None:
+            if memory is None:
+                raise ValueError("this block has cross_attention=True: pass memory (B, S, d_model)")
+            h = self.ln_cross(x)
+            x = x + self.dropout(self.cross_attn(h, memory, memory, memory_mask))
+        elif memory is not None:
+            raise ValueError("memory was given but this block has no cross-attention "
+                             "(build it with cross_attention=True)")
+        # 3) feed-forward: each position transforms what it gathered
+        return x + self.ff(self.ln_ff(x))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 3) the GPT: embeddings → N blocks → LayerNorm → linear head to vocabulary logits
+# ---------------------------------------------------------------------------------------------------
+@dataclass
+class GPTConfig:
+    vocab_size: int                  # V: number of distinct tokens
+    block_size: int = 128            # longest context the model can see (and position table size)
+    d_model: int = 128               # C: width of every token vector
+    n_heads: int = 4                 # attention heads per block (d_model must divide evenly)
+    n_layers: int = 4                # N: number of stacked blocks
+    dropout: float = 0.0             # on embeddings, attention weights and residual branches
+    positional: str = "learned"      # "learned" (GPT-2) or "sinusoidal" (original Transformer)
+    tie_weights: bool = True         # share the token embedding with the output head
+    d_ff: int | None = None          # feed-forward width; None = 4 * d_model
+
+    def __post_init__(self):
+        for name in ("vocab_size", "block_size", "d_model", "n_heads", "n_layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads, got d_model={self.d_model} and "
+                             f"n_heads={self.n_heads}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.positional not in POSITIONAL_KINDS:
+            raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {self.positional!r}")
+
+    def to_dict(self) -> dict:
+        """Plain values only: safe to store in a weights_only checkpoint."""
+        return asdict(self)
+
+
+class GPT(nn.Module):
+    """A decoder-only Transformer language model: token ids (B, T) → next-token logits (B, T, V)."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        if not isinstance(config, GPTConfig):
+            raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}")
+        self.config = c = config
+        self.embed = Embeddings(c.vocab_size, c.block_size, c.d_model, c.positional, c.dropout)
+        self.blocks = nn.ModuleList(TransformerBlock(c.d_model, c.n_heads, c.d_ff, c.dropout, causal=True)
+                                    for _ in range(c.n_layers))
+        self.ln_f = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+        self.apply(init_weights)
+        for block in self.blocks:  # GPT-2: shrink the residual projections so the sum of N branches stays O(1)
+            for proj in (block.attn.w_o, block.ff.down):
+                nn.init.normal_(proj.weight, std=0.02 / math.sqrt(2 * c.n_layers))
+        if c.tie_weights:  # one V×C matrix both reads tokens in and scores them out
+            self.head.weight = self.embed.token.weight
+
+    @property
+    def block_size(self) -> int:
+        return self.config.block_size
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        if not torch.is_tensor(idx) or idx.dim() != 2 or idx.dtype != torch.long:
+            desc = f"{idx.dtype} tensor of shape {tuple(idx.shape)}" if torch.is_tensor(idx) else type(idx).__name__
+            raise ValueError(f"idx must be a (B, T) tensor of token ids (torch.long), got {desc}")
+        T = idx.size(1)
+        if T > self.config.block_size:
+            raise ValueError(f"sequence length {T} is longer than block_size={self.config.block_size}; "
+                             f"crop the context to the last {self.config.block_size} tokens")
+        x = self.embed(idx)                  # (B, T, C)
+        for block in self.blocks:
+            x = block(x)                     # (B, T, C)
+        return self.head(self.ln_f(x))       # (B, T, V)
+
+
+def init_weights(module: nn.Module) -> None:
+    """GPT-2's initialisation: N(0, 0.02) for linear and embedding weights, zero biases."""
+    if isinstance(module, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(module.weight, mean=0.0, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
