@@ -130,3 +130,8 @@ def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
     if optimizer is not None and state["optimizer"] is not None:
         optimizer.load_state_dict(state["optimizer"])
     return {"step": state["step"], "config": state["config"]}
+
+
+def checkpoint_step(path: str | Path) -> int:
+    """The step a checkpoint was saved at (without building a model)."""
+    return int(torch.load(path, map_location="cpu", weights_only=True)["step"])

@@ -1,0 +1,176 @@
+"""Train the course GPT from the command line — one process, or many under `torchrun` (DDP).
+
+    python -m course_utils.train --size small --steps 200 --out runs/gpt.pt
+    torchrun --nproc_per_node=2 -m course_utils.train --size small --steps 200 --out runs/gpt.pt
+
+Data parallelism: every process holds a full copy of the model and gets its own slice of each global
+batch; after backward, DistributedDataParallel averages the gradients across processes (all-reduce), so
+every copy takes the same optimizer step. With the same global batch, N processes follow the same loss
+curve as one process — they just share the work. gloo is used on CPU, nccl on GPU; mixed precision
+(bf16 autocast) only on GPU; `--grad-accum` splits each per-process batch into micro-batches.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+SIZES = {  # name → (n_layers, d_model, n_heads)
+    "tiny": (2, 64, 4),
+    "small": (4, 128, 4),
+    "medium": (6, 192, 6),
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m course_utils.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", default="small", help=f"model size: one of {sorted(SIZES)}")
+    p.add_argument("--data", default="shakespeare", help="dataset name from data/manifest.json")
+    p.add_argument("--steps", type=int, default=200, help="total optimizer steps (including resumed ones)")
+    p.add_argument("--batch-size", type=int, default=32, help="GLOBAL batch (sequences per step, all processes)")
+    p.add_argument("--block-size", type=int, default=64, help="context length in characters")
+    p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per process per step")
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--eval-every", type=int, default=50)
+    p.add_argument("--out", type=Path, default=Path("runs/gpt.pt"), help="checkpoint path (written at the end)")
+    p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
+    p.add_argument("--history", type=Path, default=None, help="append one JSON line per step to this file (rank 0)")
+    args = p.parse_args(argv)
+    if args.size not in SIZES:
+        p.error(f"--size must be one of {sorted(SIZES)}, got {args.size!r}")
+    for name in ("steps", "batch_size", "block_size", "grad_accum", "eval_every"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
+    if args.lr <= 0:
+        p.error(f"--lr must be > 0, got {args.lr}")
+    from course_utils import data
+
+    try:
+        data.dataset(args.data)
+    except KeyError as err:
+        p.error(str(err).strip('"'))
+    return args
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """(rank, world_size, device); starts a process group when launched by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    else:
+        device = torch.device("cpu")
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def global_batch(ids: torch.Tensor, block: int, batch: int, gen: torch.Generator):
+    """The same (batch, block) windows on every process: one shared generator, then each takes a slice."""
+    from course_utils.data import lm_batch
+
+    return lm_batch(ids, block, batch, gen)
+
+
+def train(args: argparse.Namespace) -> dict:
+    from course_utils.data import char_corpus, lm_eval_windows
+    from course_utils.training import evaluate, load_checkpoint, lr_at, save_checkpoint
+    from course_utils.transformer import GPT, GPTConfig
+
+    rank, world, device = setup_distributed()
+    if args.batch_size % (world * args.grad_accum):
+        raise SystemExit(f"error: --batch-size ({args.batch_size}) must be divisible by processes × "
+                         f"--grad-accum ({world} × {args.grad_accum})")
+    torch.manual_seed(args.seed)  # same initial weights on every process
+    tokenizer, train_ids, val_ids = char_corpus(args.data)
+    n_layers, d_model, n_heads = SIZES[args.size]
+    config = GPTConfig(tokenizer.vocab_size, args.block_size, d_model, n_heads, n_layers)
+    model = GPT(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr)
+    start_step = 0
+    if args.resume and args.out.exists():
+        start_step = load_checkpoint(args.out, model, optimizer)["step"]
+    ddp_model = DDP(model) if world > 1 else model
+    gen = torch.Generator().manual_seed(args.seed + start_step)  # resumed runs draw fresh batches
+    micro = args.batch_size // (world * args.grad_accum)
+    val = lm_eval_windows(val_ids[:20_000], args.block_size)
+    use_amp = device.type == "cuda"
+    log = open(args.history, "a") if args.history and rank == 0 else None
+    history, t0 = [], time.perf_counter()
+    for step in range(start_step, args.steps):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, args.steps, args.lr, min(100, args.steps // 10), 0.1)
+        x, y = global_batch(train_ids, args.block_size, args.batch_size, gen)  # (B_global, T)
+        x, y = (t.view(world, args.grad_accum, micro, -1)[rank].to(device) for t in (x, y))
+        loss_sum = 0.0
+        for k in range(args.grad_accum):
+            sync = k == args.grad_accum - 1  # all-reduce gradients only on the last micro-batch
+            ctx = ddp_model.no_sync() if world > 1 and not sync else torch.enable_grad()
+            with ctx, torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                logits = ddp_model(x[k])
+                loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y[k].flatten()) / args.grad_accum
+            loss.backward()
+            loss_sum += loss.item()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if world > 1:  # report the global mean loss, not just this process's slice
+            t = torch.tensor([loss_sum], device=device)
+            dist.all_reduce(t)
+            loss_sum = t.item() / world
+        record = {"step": step + 1, "loss": loss_sum, "seconds": time.perf_counter() - t0}
+        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+            record["val_loss"] = evaluate(model, val)
+        history.append(record)
+        if log:
+            log.write(json.dumps(record) + "\n")
+            log.flush()
+        if rank == 0 and "val_loss" in record:
+            print(f"step {step + 1:5d}  loss {loss_sum:.4f}  val {record['val_loss']:.4f}  "
+                  f"{record['seconds']:.1f}s", flush=True)
+    if rank == 0:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(args.out, model, optimizer, step=args.steps,
+                        config={**config.to_dict(), "world_size": world})
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    if log:
+        log.close()
+    print(f"rank {rank}/{world} finished at step {args.steps}", flush=True)
+    return {"rank": rank, "world_size": world, "history": history}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from course_utils.data import DataIntegrityError
+
+    args = parse_args(argv)
+    if args.resume and args.out.exists():
+        from course_utils.training import checkpoint_step
+
+        if checkpoint_step(args.out) >= args.steps:
+            print(f"error: {args.out} is already at step {checkpoint_step(args.out)}; ask for more --steps",
+                  file=sys.stderr)
+            return 2
+    try:
+        result = train(args)
+    except DataIntegrityError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    if result["rank"] == 0:
+        print(f"done: {args.steps} steps on {result['world_size']} process(es); checkpoint {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
