@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course_utils.bpe import BPETokenizer
+from course_utils.bpe import BPETokenizer, merge_pair
 from course_utils.checks import ExpectationError
 from course_utils.env import set_seed
 from course_utils.exercises import nb00, nb01
@@ -108,15 +108,28 @@ def test_nb01_one_hot():
     fails_with(nb01.check_exercise_2, lambda ids, v: None, "returned None")
 
 
-def test_nb01_unk_rate():
-    def right(tokens, vocab):
-        return sum(t not in vocab for t in tokens) / len(tokens)
+def test_nb01_encode_chunk():
+    def right(chunk, merges):
+        ids = list(chunk.encode("utf-8"))
+        for i, pair in enumerate(merges):
+            ids = merge_pair(ids, pair, 256 + i)
+        return ids
+
+    def by_rank(chunk, merges):  # the lowest-rank-first loop gives the same ids
+        return BPETokenizer(merges)._encode_chunk(chunk)
+
+    def reversed_order(chunk, merges):
+        ids = list(chunk.encode("utf-8"))
+        for i, pair in reversed(list(enumerate(merges))):
+            ids = merge_pair(ids, pair, 256 + i)
+        return ids
 
     nb01.check_exercise_3(right)
-    nb01.check_exercise_3(lambda tokens, vocab: sum(i == vocab.unk_id for i in vocab.encode(tokens)) / len(tokens))
-    fails_with(nb01.check_exercise_3, lambda tokens, vocab: sum(t not in vocab for t in tokens),
-               "expected 0.5000", "divide by len(tokens)")
-    fails_with(nb01.check_exercise_3, lambda tokens, vocab: None, "returned None")
+    nb01.check_exercise_3(by_rank)
+    fails_with(nb01.check_exercise_3, reversed_order, "expected", "in the order they were learned")
+    fails_with(nb01.check_exercise_3, lambda chunk, merges: list(chunk.encode()), "'lowest'", "expected")
+    fails_with(nb01.check_exercise_3, lambda chunk, merges: [9999], "(unknown ids)")
+    fails_with(nb01.check_exercise_3, lambda chunk, merges: None, "returned None")
 
 
 def test_nb01_decode_from_merges():

@@ -1,5 +1,5 @@
-"""Checkers for notebook 01 (vocabulary & encoding): vocabulary rules, one-hot vectors, the unknown-word
-rate, and decoding BPE ids from the merge list alone."""
+"""Checkers for notebook 01 (vocabulary & encoding): vocabulary rules, one-hot vectors, and BPE encoding
+and decoding from the merge list alone."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from course_utils.bpe import BPETokenizer
 from course_utils.checks import ExpectationError, expect_true
-from course_utils.tokenizers import UNK, Vocab
+from course_utils.tokenizers import Vocab
 
 
 def _pass(message: str) -> None:
@@ -74,25 +74,32 @@ def check_exercise_2(one_hot: Callable[[torch.Tensor, int], torch.Tensor]) -> No
     _pass("one_hot matches F.one_hot, and one_hot @ W selects the rows W[ids]")
 
 
-UNK_CASES = (
-    (["the", "cat", "sat"], ["the", "cat", "sat"], 0.0),
-    (["the", "cat", "sat"], ["the", "dog", "sat", "down"], 0.5),
-    (["a"], ["b", "c", "a"], 2 / 3),
-)
+def _small_tokenizer() -> BPETokenizer:
+    """A tiny BPE trained on a fixed text: the same merges on every machine."""
+    return BPETokenizer.train("low lower lowest newer newest " * 5 + "the cat sat on the mat " * 5, vocab_size=280)
 
 
-def check_exercise_3(unk_rate: Callable[[Sequence[str], Vocab], float]) -> None:
-    """The learner's `unk_rate(tokens, vocab)` = share of tokens that the vocabulary maps to <unk>."""
-    for known, tokens, want in UNK_CASES:
-        vocab = Vocab(known)
-        got = unk_rate(tokens, vocab)
+ENCODE_CHUNKS = ("lowest", " lowest", " newer", " the", " cat", " mat", "大模型")
+
+
+def check_exercise_3(encode_chunk: Callable[[str, list[tuple[int, int]]], list[int]]) -> None:
+    """The learner's `encode_chunk(chunk, merges)` turns one pre-tokenized chunk into BPE ids using only
+    the merge list (merge i creates id 256 + i); it must agree with `BPETokenizer.encode`."""
+    tok = _small_tokenizer()
+    merges = list(tok.merges)
+    for chunk in ENCODE_CHUNKS:
+        want = tok.encode(chunk)
+        got = encode_chunk(chunk, merges)
         if got is None:
-            _fail("unk_rate returned None — return a float between 0 and 1")
-        if abs(float(got) - want) > 1e-9:
-            _fail(f"unk_rate({tokens}, vocab of {known}) = {float(got):.4f}, expected {want:.4f} — count the "
-                  f"tokens missing from the vocabulary (they encode to id {vocab.unk_id} = {UNK!r}) "
-                  "and divide by len(tokens)")
-    _pass(f"unk_rate is right on {len(UNK_CASES)} cases")
+            _fail("encode_chunk returned None — return a list of token ids")
+        got = [int(i) for i in got]
+        if got != want:
+            pieces = tok.token_strings(got) if all(i in tok.vocab for i in got) else "(unknown ids)"
+            _fail(f"encode_chunk({chunk!r}, merges) = {got} {pieces}, "
+                  f"expected {want} {tok.token_strings(want)}. Start from list(chunk.encode('utf-8')) and apply "
+                  "the merges in the order they were learned: for i, pair in enumerate(merges): "
+                  "ids = merge(ids, pair, 256 + i)")
+    _pass(f"encode_chunk agrees with BPETokenizer.encode on {len(ENCODE_CHUNKS)} chunks")
 
 
 DECODE_TEXTS = ("low lower lowest", "the cat sat on the mat", "大规模语言模型 🙂")
@@ -101,7 +108,7 @@ DECODE_TEXTS = ("low lower lowest", "the cat sat on the mat", "大规模语言�
 def check_exercise_4(decode_from_merges: Callable[[list[int], list[tuple[int, int]]], str]) -> None:
     """The learner rebuilds each token's bytes from the merge list alone (id 256 + i = merge i) and
     decodes ids to text; the result must equal `BPETokenizer.decode`."""
-    tok = BPETokenizer.train("low lower lowest newer newest " * 5 + "the cat sat on the mat " * 5, vocab_size=280)
+    tok = _small_tokenizer()
     merges = list(tok.merges)
     for text in DECODE_TEXTS:
         ids = tok.encode(text)
