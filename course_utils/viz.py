@@ -126,3 +126,40 @@ def course_map(title: str = "Course map: notebooks 00–11, theory → practice"
     ax.set_axis_off()
     ax.set_title(title)
     return ax
+
+
+# ---- notebook 05: positional encodings and next-token distributions ---------------------------------
+def matrix_heatmap(values, title: str, xlabel: str = "dimension", ylabel: str = "position", ax=None,
+                   cmap: str = "RdBu_r"):
+    """A signed (rows, cols) matrix on a colour scale centred at 0 — e.g. a positional-encoding table
+    (position × dimension): red > 0, blue < 0."""
+    m = values.detach().cpu().numpy() if hasattr(values, "detach") else np.asarray(values)
+    if m.ndim != 2:
+        raise ValueError(f"values must be 2-D (rows, cols), got shape {tuple(m.shape)}")
+    ax = ax or plt.subplots()[1]
+    limit = max(1e-9, float(np.abs(m).max()))
+    im = ax.imshow(m, cmap=cmap, vmin=-limit, vmax=limit, aspect="auto", interpolation="nearest")
+    ax.grid(False)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
+    return ax
+
+
+def probability_bars(probs, labels: Sequence[str], title: str, ax=None, top: int = 12):
+    """The `top` most likely tokens of a next-token distribution `probs` (V,) as bars; tokens with
+    probability 0 (filtered out by top-k / top-p) are drawn hollow so the cut is visible."""
+    p = probs.detach().cpu().numpy() if hasattr(probs, "detach") else np.asarray(probs, dtype=float)
+    if p.ndim != 1 or len(p) != len(labels):
+        raise ValueError(f"probs must be 1-D with one entry per label, got shape {tuple(p.shape)} and "
+                         f"{len(labels)} labels")
+    ax = ax or plt.subplots()[1]
+    order = np.argsort(-p, kind="stable")[:top]
+    kept = p[order] > 0
+    ax.bar(range(len(order)), p[order], color=["tab:blue" if k else "none" for k in kept],
+           edgecolor="tab:blue")
+    ax.set_xticks(range(len(order)), [repr(labels[i])[1:-1] or "␣" for i in order])
+    ax.set_ylabel("probability")
+    ax.set_title(title)
+    return ax
