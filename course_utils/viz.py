@@ -147,19 +147,23 @@ def matrix_heatmap(values, title: str, xlabel: str = "dimension", ylabel: str = 
     return ax
 
 
-def probability_bars(probs, labels: Sequence[str], title: str, ax=None, top: int = 12):
-    """The `top` most likely tokens of a next-token distribution `probs` (V,) as bars; tokens with
-    probability 0 (filtered out by top-k / top-p) are drawn hollow so the cut is visible."""
-    p = probs.detach().cpu().numpy() if hasattr(probs, "detach") else np.asarray(probs, dtype=float)
+def probability_bars(probs, labels: Sequence[str], title: str, ax=None, top: int = 12, kept=None):
+    """The `top` most likely tokens of a next-token distribution `probs` (V,) as bars. With `kept`
+    (a (V,) bool mask, e.g. what top-k / top-p lets through) the tokens filtered out are drawn hollow."""
+    as_numpy = lambda t: t.detach().cpu().numpy() if hasattr(t, "detach") else np.asarray(t)  # noqa: E731
+    p = as_numpy(probs).astype(float)
     if p.ndim != 1 or len(p) != len(labels):
         raise ValueError(f"probs must be 1-D with one entry per label, got shape {tuple(p.shape)} and "
                          f"{len(labels)} labels")
+    keep = np.ones(len(p), dtype=bool) if kept is None else as_numpy(kept).astype(bool)
+    if keep.shape != p.shape:
+        raise ValueError(f"kept must have the shape of probs {tuple(p.shape)}, got {tuple(keep.shape)}")
     ax = ax or plt.subplots()[1]
     order = np.argsort(-p, kind="stable")[:top]
-    kept = p[order] > 0
-    ax.bar(range(len(order)), p[order], color=["tab:blue" if k else "none" for k in kept],
+    ax.bar(range(len(order)), p[order], color=["tab:blue" if keep[i] else "none" for i in order],
            edgecolor="tab:blue")
-    ax.set_xticks(range(len(order)), [repr(labels[i])[1:-1] or "␣" for i in order])
+    shown = {" ": "␣", "\n": "⏎"}
+    ax.set_xticks(range(len(order)), [shown.get(labels[i], labels[i]) for i in order])
     ax.set_ylabel("probability")
     ax.set_title(title)
     return ax
