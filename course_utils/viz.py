@@ -167,3 +167,100 @@ def probability_bars(probs, labels: Sequence[str], title: str, ax=None, top: int
     ax.set_ylabel("probability")
     ax.set_title(title)
     return ax
+
+
+# ---- notebook 11: pictures of parallel training ------------------------------------------------
+_SLICE_COLORS = ("#9ecae1", "#fdae6b", "#a1d99b", "#bcbddc")
+
+
+def _box(ax, x: float, y: float, w: float, h: float, text: str, color: str = "white", fontsize: float = 8.5,
+         **style) -> None:
+    ax.add_patch(plt.Rectangle((x, y), w, h, facecolor=color, edgecolor="black", linewidth=0.8, **style))
+    if text:
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, start: tuple[float, float], end: tuple[float, float], color: str = "dimgray") -> None:
+    ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": color, "linewidth": 1})
+
+
+def data_parallel_diagram(n_processes: int = 2, title: str = "Data parallelism: split the batch, "
+                          "average the gradients", ax=None):
+    """One step of data-parallel training: the global batch is cut into one slice per process; every
+    process holds a full copy of the model and computes the gradient of its slice; an all-reduce averages
+    the gradients; every copy takes the same optimizer step, so the copies stay identical."""
+    if not isinstance(n_processes, int) or not 1 <= n_processes <= len(_SLICE_COLORS):
+        raise ValueError(f"n_processes must be an int in 1..{len(_SLICE_COLORS)}, got {n_processes!r}")
+    ax = ax or plt.subplots(figsize=(9, 5.2))[1]
+    width, gap = 2.6, 0.5
+    total = n_processes * width + (n_processes - 1) * gap
+    slice_w = total / n_processes
+    ax.text(-0.2, 6.45, "global batch (B sequences)", ha="right", va="center", fontsize=9)
+    for k in range(n_processes):  # 1) the global batch, one coloured slice per process
+        _box(ax, k * slice_w, 6.1, slice_w, 0.7, f"slice {k}: B/{n_processes} sequences", _SLICE_COLORS[k])
+    for k in range(n_processes):
+        x = k * (width + gap)
+        _arrow(ax, (k * slice_w + slice_w / 2, 6.1), (x + width / 2, 5.25))
+        _box(ax, x, 3.0, width, 2.25, "", "#f7f7f7")  # 2) a process: full model, its slice, its gradient
+        ax.text(x + width / 2, 5.0, f"process (rank) {k}", ha="center", fontsize=9, fontweight="bold")
+        _box(ax, x + 0.2, 4.1, width - 0.4, 0.6, "full copy of the model θ", "#e5f5e0")
+        _box(ax, x + 0.2, 3.2, width - 0.4, 0.6, f"gradient g{k} of slice {k}", _SLICE_COLORS[k])
+        _arrow(ax, (x + width / 2, 4.1), (x + width / 2, 3.8))
+        _arrow(ax, (x + width / 2, 3.0), (x + width / 2, 2.3))  # 3) into the all-reduce …
+        _arrow(ax, (x + width / 2, 1.6), (x + width / 2, 0.9))  # … and the same mean back out
+        _box(ax, x + 0.2, 0.15, width - 0.4, 0.75, "θ ← θ − lr · update(ḡ)\n(the same step everywhere)", "#e5f5e0")
+    terms = " + ".join(f"g{k}" for k in range(n_processes))
+    _box(ax, 0, 1.6, total, 0.7, f"all-reduce:  ḡ = ({terms}) / {n_processes}\nevery process receives the same mean",
+         "#fee391", fontsize=9)
+    ax.set_xlim(-2.6, total + 0.2)
+    ax.set_ylim(0, 7.0)
+    ax.set_axis_off()
+    ax.set_title(title)
+    return ax
+
+
+# What each of two devices holds under each strategy: (row label, [(device, [(part, fraction, shade)])]).
+_STRATEGY_ROWS = (
+    ("data parallel (DDP)", "every device: all layers, all optimizer state;\nhalf of the batch"),
+    ("fully sharded (FSDP / ZeRO-3)", "every device: half of every tensor and its optimizer\nstate; "
+                                       "layers gathered just in time; half of the batch"),
+    ("tensor parallel", "every device: half of each weight matrix\n(columns/rows); the whole batch"),
+    ("pipeline parallel", "device 0: layers 1–2, device 1: layers 3–4;\nmicro-batches flow through"),
+)
+
+
+def parallelism_strategies(title: str = "Who holds what: four ways to spread training over 2 devices",
+                           ax=None):
+    """For data, fully sharded, tensor and pipeline parallelism, draw what each of 2 devices stores of a
+    4-layer model (filled = stored there, hatched = fetched from the other device when needed)."""
+    ax = ax or plt.subplots(figsize=(11, 6))[1]
+    layer_w, layer_h, dev_w = 1.5, 0.25, 1.9
+    for row, (name, note) in enumerate(_STRATEGY_ROWS):
+        y0 = (len(_STRATEGY_ROWS) - 1 - row) * 1.65
+        ax.text(-0.2, y0 + 0.75, name, ha="right", va="center", fontsize=9.5, fontweight="bold")
+        ax.text(2 * dev_w + 0.7, y0 + 0.75, note, ha="left", va="center", fontsize=8.5)
+        for device in range(2):
+            x0 = device * (dev_w + 0.3)
+            _box(ax, x0, y0, dev_w, 1.5, "", "#f7f7f7")
+            ax.text(x0 + dev_w / 2, y0 + 1.23, f"device {device}", ha="center", va="bottom", fontsize=8)
+            for layer in range(4):
+                x, y = x0 + (dev_w - layer_w) / 2, y0 + 0.1 + layer * (layer_h + 0.03)
+                own = _SLICE_COLORS[device]
+                if row == 0:  # DDP: a full replica
+                    _box(ax, x, y, layer_w, layer_h, f"layer {layer + 1}", "#e5f5e0", fontsize=7)
+                elif row in (1, 2):  # sharded: this device's half of every tensor
+                    half = layer_w / 2
+                    mine, other = (x, x + half) if device == 0 else (x + half, x)
+                    _box(ax, mine, y, half, layer_h, f"L{layer + 1} ½", own, fontsize=7)
+                    style = {"hatch": "///", "alpha": 0.5} if row == 1 else {"linestyle": ":", "fill": False}
+                    _box(ax, other, y, half, layer_h, "", "white", **style)
+                elif (layer < 2) == (device == 0):  # pipeline: a contiguous stage of layers
+                    _box(ax, x, y, layer_w, layer_h, f"layer {layer + 1}", own, fontsize=7)
+    ax.text(-3.1, -0.35, "colour = stored on this device;  hatched = the other half, gathered from the other "
+            "device for a moment;  dotted = never stored here\n(tensor parallelism exchanges activations "
+            "instead; pipeline parallelism passes activations from stage to stage)", fontsize=8, va="top")
+    ax.set_xlim(-3.2, 2 * dev_w + 5.6)
+    ax.set_ylim(-0.9, len(_STRATEGY_ROWS) * 1.65)
+    ax.set_axis_off()
+    ax.set_title(title)
+    return ax
