@@ -1,6 +1,6 @@
 """Author, sync and execute the course notebooks.
 
-    python scripts/notebook_tools.py sync               # rewrite every setup cell from pyproject's URL
+    python scripts/notebook_tools.py sync               # rewrite every badge + setup cell from pyproject's URL
     python scripts/notebook_tools.py run NB.ipynb ...   # execute in place (outputs are committed)
 
 In Python: `new_notebook(cells)` with `md("...")` and `code("...", tags=[...])` builds a notebook whose
@@ -9,9 +9,9 @@ first cell is the canonical Colab/local setup cell.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
-import tomllib
 from pathlib import Path
 
 import nbformat
@@ -23,7 +23,23 @@ COLAB_DIR = "/content/course"
 
 def repo_url() -> str:
     """The repository URL, from its one home: pyproject.toml [project.urls] Repository."""
-    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["urls"]["Repository"]
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    return re.search(r'^Repository\s*=\s*"([^"]+)"', text, re.M).group(1)
+
+
+def github_path() -> str:
+    """'owner/name' from the repository URL."""
+    return repo_url().removeprefix("https://github.com/").removesuffix(".git")
+
+
+def colab_url(notebook_name: str) -> str:
+    return f"https://colab.research.google.com/github/{github_path()}/blob/main/notebooks/{notebook_name}"
+
+
+def colab_badge(notebook_name: str) -> str:
+    """Markdown for an "Open in Colab" badge linking to this notebook on the main branch."""
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            f"({colab_url(notebook_name)})")
 
 
 def setup_cell_source(seed: int = 0) -> str:
@@ -69,17 +85,28 @@ def first_code_cell(nb):
     return next(c for c in nb.cells if c.cell_type == "code")
 
 
+BADGE_TAG = "colab-badge"
+
+
 def sync(path: Path) -> bool:
-    """Rewrite a notebook's setup cell from the canonical source; return True if it changed."""
+    """Rewrite a notebook's Colab badge (first cell) and setup cell from the one repository URL.
+
+    Returns True if the file changed.
+    """
     nb = nbformat.read(path, as_version=4)
+    before = nbformat.writes(nb)
+    badge = colab_badge(Path(path).name)
+    if nb.cells and BADGE_TAG in nb.cells[0].metadata.get("tags", []):
+        nb.cells[0].source = badge
+    else:
+        nb.cells.insert(0, md(badge, tags=[BADGE_TAG]))
     cell = first_code_cell(nb)
     seed = 0
     if "setup_notebook(seed=" in cell.source:
         seed = int(cell.source.split("setup_notebook(seed=")[1].split(")")[0])
-    want = setup_cell_source(seed)
-    if cell.source == want:
+    cell.source = setup_cell_source(seed)
+    if nbformat.writes(nb) == before:
         return False
-    cell.source = want
     nbformat.write(nb, path)
     return True
 

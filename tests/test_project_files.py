@@ -1,10 +1,11 @@
 """Keep the install routes consistent: pip (pyproject/requirements), conda (environment.yml), CI."""
 import re
-import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 
+tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11; the consistency checks run in CI
 ROOT = Path(__file__).resolve().parent.parent
 CONDA_NAMES = {"torch": "pytorch"}
 

@@ -1,0 +1,80 @@
+"""The course benchmark suite — one command measures every figure the README quotes.
+
+    python benchmarks/run_all.py                 # everything (≈ 25 min on 2 cores)
+    python benchmarks/run_all.py --only notebooks mha
+    python benchmarks/run_all.py --report-only   # rebuild results.json, the plot and the README table
+
+Parts (each writes benchmarks/results/<part>.json):
+  notebooks  every notebook executed under nbval (the CI command), timed one by one
+  bpe        BPE training/encoding speed                       (benchmarks/bpe_speed.py)
+  mha        MultiHeadAttention vs torch.nn.MultiheadAttention (benchmarks/mha_speed.py)
+  char_gpt   char-GPT held-out loss per training second        (benchmarks/char_gpt.py)
+  ddp        DDP 1 vs 2 processes throughput                   (benchmarks/ddp_throughput.py)
+Then `report` collects them into results.json, results.png and the README's results table.
+Run on an otherwise idle machine: the figures are wall-clock times.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py", "ddp": "ddp_throughput.py"}
+PARTS = ["notebooks", *SCRIPTS]
+
+
+def machine() -> dict:
+    import torch
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(), "processor": platform.processor() or platform.machine(),
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def time_notebooks() -> dict:
+    """Run each notebook under nbval exactly as CI does; record wall-clock seconds and pass/fail."""
+    times = {}
+    for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", f"notebooks/{nb.name}"], cwd=ROOT,
+                                capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+        times[nb.name] = {"seconds": round(time.perf_counter() - start, 1), "passed": result.returncode == 0}
+        print(f"{nb.name:45s} {times[nb.name]['seconds']:7.1f} s  {'ok' if result.returncode == 0 else 'FAILED'}",
+              flush=True)
+    total = round(sum(t["seconds"] for t in times.values()), 1)
+    print(f"{'whole course':45s} {total:7.1f} s  (budget 900 s)")
+    out = {"machine": machine(), "notebooks": times, "total_seconds": total, "budget_seconds": 900}
+    (RESULTS / "notebooks.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
+    return out
+
+
+def run_script(part: str) -> None:
+    print(f"\n=== {part}: benchmarks/{SCRIPTS[part]} ===", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / SCRIPTS[part])], cwd=ROOT, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS)
+    parser.add_argument("--report-only", action="store_true")
+    args = parser.parse_args(argv)
+    RESULTS.mkdir(exist_ok=True)
+    if not args.report_only:
+        for part in args.only:
+            time_notebooks() if part == "notebooks" else run_script(part)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import report
+
+    report.main()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,146 @@
+"""The teaching layer stays consistent: badges and setup cells from the one repository URL, key terms
+in the glossary, references that resolve, exercises with checkers, and student copies without answers."""
+import ast
+import importlib
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import make_student_copies as students  # noqa: E402
+import notebook_tools as tools  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+IDS = [p.name for p in NOTEBOOKS]
+
+
+def read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+def test_notebook_names_are_numbered_and_unique():
+    assert len(NOTEBOOKS) >= 12
+    numbers = [p.name[:2] for p in NOTEBOOKS]
+    assert numbers == [f"{i:02d}" for i in range(len(NOTEBOOKS))]
+    assert all(re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name) for p in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_badge_and_setup_cell_come_from_the_one_url(path):
+    nb = read(path)
+    assert nb.cells[0].source == tools.colab_badge(path.name), "run: python scripts/notebook_tools.py sync"
+    source = tools.first_code_cell(nb).source
+    seed = int(re.search(r"setup_notebook\(seed=(\d+)\)", source).group(1))
+    assert source == tools.setup_cell_source(seed), "run: python scripts/notebook_tools.py sync"
+
+
+def test_readme_links_every_notebook_and_its_colab_badge():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for path in NOTEBOOKS:
+        assert f"notebooks/{path.name}" in readme, f"README does not link {path.name}"
+        assert tools.colab_url(path.name) in readme, f"README has no Colab badge for {path.name}"
+    for link in re.findall(r"\]\((?!https?://)([^)#\s]+)", readme):
+        assert (ROOT / link).exists(), f"README links to missing file {link}"
+
+
+def key_terms(nb) -> list[tuple[str, str]]:
+    """(English, 中文) rows of the notebook's '## Key terms' table."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and re.search(r"^#+\s*Key terms", cell.source, re.M):
+            rows = [r.strip().strip("|").split("|") for r in cell.source.splitlines() if r.strip().startswith("|")]
+            return [(r[0].strip(), r[1].strip()) for r in rows[2:] if len(r) >= 2]
+    return []
+
+
+def glossary() -> dict[str, str]:
+    text = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    rows = [r.strip().strip("|").split("|") for r in text.splitlines() if r.strip().startswith("|")]
+    return {r[0].strip(): r[1].strip() for r in rows[2:] if len(r) >= 2}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_key_terms_match_the_glossary(path):
+    terms = key_terms(read(path))
+    assert len(terms) >= 3, f"{path.name} needs a '## Key terms' table (English | 中文 | meaning)"
+    known = glossary()
+    for english, chinese in terms:
+        assert english in known, f"{english!r} ({path.name}) is missing from docs/glossary.md"
+        assert known[english] == chinese, f"{english!r}: {path.name} says {chinese!r}, glossary says {known[english]!r}"
+
+
+def imported_names(source: str):
+    """(module, name) for every `from course_utils... import name` in a cell."""
+    try:
+        tree = ast.parse(re.sub(r"^\s*[!%].*$", "", source, flags=re.M))
+    except SyntaxError:
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils"):
+            for alias in node.names:
+                yield node.module, alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("course_utils"):
+                    yield alias.name, None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_references_exist(path):
+    nb = read(path)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for module, name in imported_names(cell.source):
+                mod = importlib.import_module(module)
+                if name is not None and name != "*":
+                    assert hasattr(mod, name) or importlib.util.find_spec(f"{module}.{name}"), \
+                        f"{path.name} imports {name} from {module}, which does not exist"
+        else:
+            for link in re.findall(r"\]\((?!https?://|#)([^)\s]+)", cell.source):
+                assert (path.parent / link).exists(), f"{path.name} links to missing file {link}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_every_exercise_has_solution_and_checker(path):
+    cells = read(path).cells
+    exercises = [i for i, c in enumerate(cells) if "exercise" in tags(c)]
+    assert len(exercises) >= 3, f"{path.name} has {len(exercises)} exercises; the course promises ≥ 3"
+    for i in exercises:
+        assert "solution" in tags(cells[i + 1]), f"{path.name}: exercise cell {i} is not followed by a solution"
+        check = cells[i + 2].source
+        assert re.search(r"\bcheck_\w+\(", check), f"{path.name}: no check_…() call after exercise cell {i}"
+        assert "course_utils.exercises" in "".join(c.source for c in cells), path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_copy_has_no_solution(path):
+    nb = read(path)
+    student = students.student_version(nb)
+    solutions = [c.source for c in nb.cells if "solution" in tags(c)]
+    assert solutions and not any("solution" in tags(c) for c in student.cells)
+    text = nbformat.writes(student)
+    for source in solutions:
+        body = [line for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        assert not all(line in text for line in body), f"a solution of {path.name} survives in the student copy"
+    for cell in student.cells:
+        if "exercise" in tags(cell):
+            assert not cell.outputs
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_copy_runs_up_to_the_first_exercise(path, tmp_path):
+    from nbclient import NotebookClient
+
+    student = students.student_version(read(path))
+    student.cells = student.cells[: students.first_exercise_index(student)]
+    target = tmp_path / path.name
+    nbformat.write(student, target)
+    NotebookClient(student, timeout=600, kernel_name="python3",
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
