@@ -2,6 +2,8 @@
 
     python -m course_utils.train --size small --steps 200 --out runs/gpt.pt
     torchrun --nproc_per_node=2 -m course_utils.train --size small --steps 200 --out runs/gpt.pt
+    python -m course_utils.train --steps 200 --stop-after 100 --out runs/gpt.pt   # stop half-way …
+    python -m course_utils.train --steps 200 --resume --out runs/gpt.pt           # … and continue exactly
 
 Data parallelism: every process holds a full copy of the model and gets its own slice of each global
 batch; after backward, DistributedDataParallel averages the gradients across processes (all-reduce), so
@@ -35,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", default="small", help=f"model size: one of {sorted(SIZES)}")
     p.add_argument("--data", default="shakespeare", help="dataset name from data/manifest.json")
     p.add_argument("--steps", type=int, default=200, help="total optimizer steps (including resumed ones)")
+    p.add_argument("--stop-after", type=int, default=None,
+                   help="stop and checkpoint after this step, as a preempted job would; the learning-rate "
+                        "schedule still follows --steps, so a --resume run continues it exactly")
     p.add_argument("--batch-size", type=int, default=32, help="GLOBAL batch (sequences per step, all processes)")
     p.add_argument("--block-size", type=int, default=64, help="context length in characters")
     p.add_argument("--grad-accum", type=int, default=1, help="micro-batches per process per step")
@@ -52,6 +57,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
     if args.lr <= 0:
         p.error(f"--lr must be > 0, got {args.lr}")
+    if args.stop_after is not None and not 1 <= args.stop_after <= args.steps:
+        p.error(f"--stop-after must be between 1 and --steps ({args.steps}), got {args.stop_after}")
     from course_utils import data
 
     try:
@@ -75,11 +82,13 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def global_batch(ids: torch.Tensor, block: int, batch: int, gen: torch.Generator):
-    """The same (batch, block) windows on every process: one shared generator, then each takes a slice."""
+def global_batch(ids: torch.Tensor, block: int, batch: int, seed: int, step: int):
+    """The (batch, block) windows of optimizer step `step`, the same on every process (each then takes
+    its slice). They depend only on (seed, step), so a resumed run draws exactly the batches an
+    uninterrupted run would — no random-generator state has to be saved in the checkpoint."""
     from course_utils.data import lm_batch
 
-    return lm_batch(ids, block, batch, gen)
+    return lm_batch(ids, block, batch, torch.Generator().manual_seed(seed * 1_000_003 + step))
 
 
 def train(args: argparse.Namespace) -> dict:
@@ -101,16 +110,16 @@ def train(args: argparse.Namespace) -> dict:
     if args.resume and args.out.exists():
         start_step = load_checkpoint(args.out, model, optimizer)["step"]
     ddp_model = DDP(model) if world > 1 else model
-    gen = torch.Generator().manual_seed(args.seed + start_step)  # resumed runs draw fresh batches
     micro = args.batch_size // (world * args.grad_accum)
     val = lm_eval_windows(val_ids[:20_000], args.block_size)
     use_amp = device.type == "cuda"
     log = open(args.history, "a") if args.history and rank == 0 else None
     history, t0 = [], time.perf_counter()
-    for step in range(start_step, args.steps):
+    last_step = args.stop_after or args.steps
+    for step in range(start_step, last_step):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, args.steps, args.lr, min(100, args.steps // 10), 0.1)
-        x, y = global_batch(train_ids, args.block_size, args.batch_size, gen)  # (B_global, T)
+        x, y = global_batch(train_ids, args.block_size, args.batch_size, args.seed, step)  # (B_global, T)
         x, y = (t.view(world, args.grad_accum, micro, -1)[rank].to(device) for t in (x, y))
         loss_sum = 0.0
         for k in range(args.grad_accum):
@@ -129,7 +138,7 @@ def train(args: argparse.Namespace) -> dict:
             dist.all_reduce(t)
             loss_sum = t.item() / world
         record = {"step": step + 1, "loss": loss_sum, "seconds": time.perf_counter() - t0}
-        if (step + 1) % args.eval_every == 0 or step + 1 == args.steps:
+        if (step + 1) % args.eval_every == 0 or step + 1 == last_step:
             record["val_loss"] = evaluate(model, val)
         history.append(record)
         if log:
@@ -140,15 +149,15 @@ def train(args: argparse.Namespace) -> dict:
                   f"{record['seconds']:.1f}s", flush=True)
     if rank == 0:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(args.out, model, optimizer, step=args.steps,
+        save_checkpoint(args.out, model, optimizer, step=last_step,
                         config={**config.to_dict(), "world_size": world})
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()
     if log:
         log.close()
-    print(f"rank {rank}/{world} finished at step {args.steps}", flush=True)
-    return {"rank": rank, "world_size": world, "history": history}
+    print(f"rank {rank}/{world} finished at step {last_step}", flush=True)
+    return {"rank": rank, "world_size": world, "history": history, "last_step": last_step}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -158,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and args.out.exists():
         from course_utils.training import checkpoint_step
 
-        if checkpoint_step(args.out) >= args.steps:
+        if checkpoint_step(args.out) >= (args.stop_after or args.steps):
             print(f"error: {args.out} is already at step {checkpoint_step(args.out)}; ask for more --steps",
                   file=sys.stderr)
             return 2
@@ -168,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     if result["rank"] == 0:
-        print(f"done: {args.steps} steps on {result['world_size']} process(es); checkpoint {args.out}")
+        print(f"done: {result['last_step']} of {args.steps} steps on {result['world_size']} process(es); "
+              f"checkpoint {args.out}")
     return 0
 
 
