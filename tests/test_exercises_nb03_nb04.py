@@ -17,17 +17,18 @@ def fails_with(check, answer, *fragments):
 
 
 # ---- notebook 03 -------------------------------------------------------------------------------
-def stable_softmax(x):
-    e = (x - x.max(dim=-1, keepdim=True).values).exp()
-    return e / e.sum(dim=-1, keepdim=True)
+def stable_log_softmax(x):
+    shifted = x - x.max(dim=-1, keepdim=True).values
+    return shifted - shifted.exp().sum(dim=-1, keepdim=True).log()
 
 
-def test_nb03_stable_softmax(capsys):
-    nb03.check_exercise_1(stable_softmax)
+def test_nb03_stable_log_softmax(capsys):
+    nb03.check_exercise_1(stable_log_softmax)
     assert "✓" in capsys.readouterr().out
-    fails_with(nb03.check_exercise_1, lambda x: x.exp() / x.exp().sum(-1, keepdim=True), "nan", "maximum")
-    fails_with(nb03.check_exercise_1, lambda x: stable_softmax(x.transpose(0, -1)).transpose(0, -1)
-               if x.dim() > 1 else stable_softmax(x), "LAST")
+    fails_with(nb03.check_exercise_1, lambda x: (x.exp() / x.exp().sum(-1, keepdim=True)).log(), "nan", "row max")
+    fails_with(nb03.check_exercise_1, lambda x: torch.softmax(x, -1).log(), "inf", "log Σ exp")
+    fails_with(nb03.check_exercise_1, lambda x: stable_log_softmax(x.transpose(0, -1)).transpose(0, -1)
+               if x.dim() > 1 else stable_log_softmax(x), "LAST")
     fails_with(nb03.check_exercise_1, lambda x: None, "None")
 
 

@@ -1,4 +1,4 @@
-"""Checkers for notebook 03 (the attention formula): a stable softmax, a sliding-window causal mask,
+"""Checkers for notebook 03 (the attention formula): a stable log-softmax, a sliding-window causal mask,
 and the entropy of attention rows."""
 from __future__ import annotations
 
@@ -29,27 +29,28 @@ def _as_tensor(got, name: str, shape: tuple[int, ...]) -> torch.Tensor:
     return got
 
 
-SOFTMAX_CASES = (
+LOG_SOFTMAX_CASES = (
     torch.tensor([1.0, 2.0, 3.0]),
     torch.tensor([[1000.0, 999.0, 998.0], [-1000.0, 0.0, 1000.0]]),   # naive exp overflows to inf → nan
-    torch.tensor([[-1000.0, -1001.0, -1002.0]]),                        # naive exp underflows to 0 → nan
+    torch.tensor([[0.0, -1000.0]]),                                     # naive log(softmax) = log(0) = -inf
     torch.linspace(-30, 30, 24).view(2, 3, 4),
 )
 
 
-def check_exercise_1(stable_softmax: Callable[[torch.Tensor], torch.Tensor]) -> None:
-    """The learner's `stable_softmax(x)` (over the last dim) must equal torch.softmax, even for scores
-    of ±1000 where exp() overflows or underflows."""
-    for x in SOFTMAX_CASES:
-        got = _as_tensor(stable_softmax(x.clone()), "stable_softmax", tuple(x.shape))
+def check_exercise_1(stable_log_softmax: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """The learner's `stable_log_softmax(x)` (over the last dim) must equal torch.log_softmax, even for
+    scores of ±1000 where exp() overflows and softmax underflows to 0."""
+    for x in LOG_SOFTMAX_CASES:
+        got = _as_tensor(stable_log_softmax(x.clone()), "stable_log_softmax", tuple(x.shape))
         if not torch.isfinite(got).all():
-            _fail(f"stable_softmax({x.tolist()}) contains nan/inf: {got.tolist()} — subtract the row "
-                  "maximum before exp() (x - x.max(dim=-1, keepdim=True).values)")
-        want = torch.softmax(x, dim=-1)
-        if not torch.allclose(got, want, atol=1e-6):
-            _fail(f"stable_softmax({x.tolist()}) = {got.tolist()}, expected {want.tolist()} — normalise "
-                  "over the LAST dimension, with keepdim=True so the shapes broadcast")
-    _pass(f"stable_softmax equals torch.softmax on {len(SOFTMAX_CASES)} inputs, including scores of ±1000")
+            _fail(f"stable_log_softmax({x.tolist()}) contains nan/inf: {got.tolist()} — never take log of "
+                  "a softmax that underflowed to 0: log softmax(x) = (x − m) − log Σ exp(x − m), m = row max")
+        want = torch.log_softmax(x, dim=-1)
+        if not torch.allclose(got, want, atol=1e-5):
+            _fail(f"stable_log_softmax({x.tolist()}) = {got.tolist()}, expected {want.tolist()} — work over "
+                  "the LAST dimension, with keepdim=True so the shapes broadcast")
+    _pass(f"stable_log_softmax equals torch.log_softmax on {len(LOG_SOFTMAX_CASES)} inputs, "
+          "including scores of ±1000")
 
 
 def _reference_local_mask(size: int, window: int) -> torch.Tensor:
