@@ -235,3 +235,21 @@ def uniform_nll(vocab_size: int) -> float:
     if not isinstance(vocab_size, int) or vocab_size < 1:
         raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
     return math.log(vocab_size)
+
+
+def unseen_fraction(train_ids, test_ids, n: int, vocab_size: int | None = None) -> float:
+    """Fraction of the n-grams of `test_ids` that never occur in `train_ids`.
+
+    Maximum likelihood gives each of them probability 0 — an infinite held-out cross-entropy — which
+    is why every n-gram model needs smoothing, and more so the longer n is (data sparsity).
+    """
+    train, test = _as_id_array(train_ids, "train_ids"), _as_id_array(test_ids, "test_ids")
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    if len(test) < n or len(train) < n:
+        raise ValueError(f"need at least n={n} tokens in train_ids and test_ids, got {len(train)} and {len(test)}")
+    V = vocab_size or int(max(train.max(), test.max())) + 1
+    if V ** n >= 2 ** 62:
+        raise ValueError(f"n={n} is too high for vocab_size={V}: n-gram codes would overflow int64")
+    codes = [_ngram_codes(np.lib.stride_tricks.sliding_window_view(ids, n), n, V) for ids in (train, test)]
+    return float(1.0 - np.isin(codes[1], codes[0]).mean())

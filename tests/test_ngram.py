@@ -126,3 +126,13 @@ def test_bad_inputs():
         NGramLanguageModel(20, vocab_size=80).fit(list(range(80)))
     with pytest.raises(ValueError, match="temperature"):
         model.sample(3, temperature=0)
+
+
+def test_unseen_fraction():
+    from course_utils.ngram import unseen_fraction
+
+    assert unseen_fraction([0, 1, 2, 0, 1], [0, 1, 2], 2) == 0.0
+    assert unseen_fraction([0, 1, 2, 0, 1], [2, 1, 0, 1], 2) == pytest.approx(2 / 3)  # 21, 10 unseen; 01 seen
+    assert unseen_fraction([0, 1], [3], 1) == 1.0
+    with pytest.raises(ValueError, match="n must"):
+        unseen_fraction([0, 1], [0, 1], 0)
