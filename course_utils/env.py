@@ -83,6 +83,9 @@ def setup_notebook(seed: int = 0) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
+    # Load the (inline) backend now: loading it later, at the first plot, would reset the formatter below.
+    plt.switch_backend(plt.get_backend())
+
     plt.rcParams.update({"figure.figsize": (6.4, 3.6), "figure.dpi": 80, "axes.grid": True,
                          "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False})
     try:
