@@ -1,4 +1,5 @@
-"""Evaluation metrics: perplexity, BLEU (sacrebleu-compatible), ROUGE (rouge-score-compatible)."""
+"""Evaluation metrics: perplexity, BLEU (sacrebleu-compatible), ROUGE (rouge-score-compatible),
+and classification metrics (accuracy, precision / recall / F1, confusion matrix)."""
 from __future__ import annotations
 
 import math
@@ -15,3 +16,83 @@ def perplexity(mean_nll: float) -> float:
     if mean_nll < 0 or math.isnan(mean_nll):
         raise ValueError(f"mean_nll must be a non-negative number of nats, got {mean_nll}")
     return math.exp(mean_nll)
+
+
+# ---------------------------------------------------------------------------------------------------
+# classification: accuracy, precision / recall / F1, confusion matrix
+# ---------------------------------------------------------------------------------------------------
+def _as_label_list(labels, name: str) -> list:
+    """Labels as a plain Python list (accepts lists, tuples, NumPy arrays and torch tensors)."""
+    if isinstance(labels, str):
+        raise TypeError(f"{name} must be a sequence of labels, got one str: {labels!r}")
+    if hasattr(labels, "tolist"):
+        labels = labels.tolist()
+    try:
+        labels = list(labels)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of labels, got {type(labels).__name__}") from None
+    return labels
+
+
+def _check_pair(y_true, y_pred) -> tuple[list, list]:
+    y_true, y_pred = _as_label_list(y_true, "y_true"), _as_label_list(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}")
+    if not y_true:
+        raise ValueError("y_true and y_pred must not be empty")
+    return y_true, y_pred
+
+
+def accuracy(y_true, y_pred) -> float:
+    """Fraction of predictions equal to the true label: (1/n) Σ [ŷᵢ = yᵢ]."""
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    return sum(t == p for t, p in zip(y_true, y_pred)) / len(y_true)
+
+
+def confusion_matrix(y_true, y_pred, labels=None):
+    """Counts C[i, j] = how many items of true class labels[i] were predicted as labels[j] (a NumPy
+    int array; rows = truth, columns = prediction — the diagonal holds the correct ones).
+
+    `labels` fixes the order (default: the sorted distinct labels seen in either list)."""
+    import numpy as np
+
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    labels = sorted(set(y_true) | set(y_pred)) if labels is None else _as_label_list(labels, "labels")
+    index = {label: i for i, label in enumerate(labels)}
+    unknown = sorted({str(x) for x in (*y_true, *y_pred) if x not in index})
+    if unknown:
+        raise ValueError(f"labels={labels} does not include every label seen, missing {unknown}")
+    counts = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for t, p in zip(y_true, y_pred):
+        counts[index[t], index[p]] += 1
+    return counts
+
+
+def precision_recall_f1(y_true, y_pred, positive=1) -> tuple[float, float, float]:
+    """Precision, recall and F1 for one class (`positive`):
+
+        precision = TP / (TP + FP)   — of the items we called positive, how many were?
+        recall    = TP / (TP + FN)   — of the positive items, how many did we find?
+        F1        = 2 · P · R / (P + R)   (harmonic mean; 0 when P + R = 0)
+
+    A ratio whose denominator is 0 counts as 0 (nothing predicted / nothing to find)."""
+    y_true, y_pred = _check_pair(y_true, y_pred)
+    tp = sum(t == positive and p == positive for t, p in zip(y_true, y_pred))
+    fp = sum(t != positive and p == positive for t, p in zip(y_true, y_pred))
+    fn = sum(t == positive and p != positive for t, p in zip(y_true, y_pred))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def f1_score(y_true, y_pred, positive=1, average: str = "binary") -> float:
+    """F1 of the `positive` class (average="binary") or the unweighted mean of every class's F1
+    (average="macro", which treats a rare class as seriously as a common one)."""
+    if average == "binary":
+        return precision_recall_f1(y_true, y_pred, positive)[2]
+    if average == "macro":
+        y_true, y_pred = _check_pair(y_true, y_pred)
+        classes = sorted(set(y_true) | set(y_pred))
+        return sum(precision_recall_f1(y_true, y_pred, c)[2] for c in classes) / len(classes)
+    raise ValueError(f"average must be 'binary' or 'macro', got {average!r}")

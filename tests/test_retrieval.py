@@ -1,0 +1,94 @@
+"""TF-IDF retrieval equals the formula (scikit-learn's smooth idf + L2 rows), ranks sensibly, and the
+response-selection helpers (candidate sets, recall@k) are fair to ties."""
+import math
+
+import pytest
+import torch
+
+from course_utils.retrieval import (TfidfRetriever, candidate_sets, cosine_matrix, recall_at_k,
+                                    simple_tokenize)
+
+DOCS = ["my printer is not printing", "my mouse is not responding", "the printer needs paper",
+        "I forgot my password"]
+
+
+def test_simple_tokenize():
+    assert simple_tokenize("Hi, I'm Bob!") == ["hi", "i'm", "bob"]
+    with pytest.raises(TypeError, match="text must be str"):
+        simple_tokenize(3)
+
+
+def test_tfidf_matches_the_formula():
+    r = TfidfRetriever().fit(DOCS)
+    n = len(DOCS)
+    df = {"printer": 2, "my": 3, "password": 1}
+    for term, d in df.items():
+        assert r.idf[r.terms[term]].item() == pytest.approx(math.log((1 + n) / (1 + d)) + 1)
+    # row 0 by hand: every term occurs once, so v ∝ idf of its terms
+    terms = simple_tokenize(DOCS[0])
+    v = torch.zeros(len(r.terms))
+    for t in terms:
+        v[r.terms[t]] = r.idf[r.terms[t]]
+    assert torch.allclose(r.matrix[0], v / v.norm(), atol=1e-6)
+    assert torch.allclose(r.matrix.norm(dim=1), torch.ones(n))
+
+
+def test_query_finds_the_most_similar_text():
+    r = TfidfRetriever().fit(DOCS)
+    best, score = r.query("printer not printing", k=1)[0]
+    assert best == 0 and 0 < score <= 1
+    assert r.query(DOCS[3], k=1) == [(3, pytest.approx(1.0))]
+    scores, idx = r.top_k(["paper for the printer", "password"], k=2)
+    assert idx[0, 0] == 2 and idx[1, 0] == 3
+    assert torch.all(scores[:, 0] >= scores[:, 1])
+    assert torch.allclose(r.similarity(DOCS), cosine_matrix(r.matrix, r.matrix), atol=1e-6)
+
+
+def test_unknown_words_give_zero_similarity_and_ties_keep_index_order():
+    r = TfidfRetriever().fit(DOCS)
+    assert torch.all(r.similarity(["zebra xylophone"]) == 0)
+    assert [i for i, _ in r.query("zebra", k=4)] == [0, 1, 2, 3]
+
+
+def test_sublinear_tf_and_min_df():
+    r = TfidfRetriever(sublinear_tf=True).fit(["a a a a b", "b c"])
+    raw = TfidfRetriever().fit(["a a a a b", "b c"])
+    assert r.matrix[0, r.terms["a"]] < raw.matrix[0, raw.terms["a"]]   # 1 + ln 4 < 4: repeats count less
+    assert set(TfidfRetriever(min_df=2).fit(DOCS).terms) == {"my", "is", "not", "printer"}
+
+
+def test_errors_name_the_problem():
+    with pytest.raises(RuntimeError, match="not fitted"):
+        TfidfRetriever().query("x")
+    with pytest.raises(ValueError, match="non-empty list"):
+        TfidfRetriever().fit([])
+    r = TfidfRetriever().fit(DOCS)
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 4\]"):
+        r.top_k(["x"], k=5)
+    with pytest.raises(TypeError, match="got one str"):
+        r.transform("printer")
+
+
+def test_recall_at_k_counts_ties_fairly():
+    truth = torch.tensor([0, 1, 2])
+    perfect = torch.eye(3)
+    assert recall_at_k(perfect, truth, 1) == 1.0
+    assert recall_at_k(torch.zeros(3, 3), truth, 1) == pytest.approx(1 / 3)   # constant scores: chance
+    assert recall_at_k(torch.zeros(3, 3), truth, 2) == pytest.approx(2 / 3)
+    assert recall_at_k(-perfect, truth, 1) == pytest.approx(0.0)             # truth ranked last
+    assert recall_at_k(-perfect, truth, 3) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="true_index must have shape"):
+        recall_at_k(perfect, [0, 1], 1)
+
+
+def test_candidate_sets_hold_the_truth_and_no_secret_duplicates():
+    responses = ["a", "b", "c", "a", "d", "e"]
+    cands, truth = candidate_sets(responses, n_candidates=4, seed=0)
+    assert cands.shape == (6, 4)
+    for i, row in enumerate(cands.tolist()):
+        assert row[truth[i]] == i and len(set(row)) == 4
+        assert sum(responses[j] == responses[i] for j in row) == 1           # "a" never faces the other "a"
+    again, _ = candidate_sets(responses, n_candidates=4, seed=0)
+    assert torch.equal(cands, again)
+    with pytest.raises(ValueError, match="n_candidates must be an int"):
+        candidate_sets(responses, n_candidates=7)
