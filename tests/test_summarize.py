@@ -1,0 +1,112 @@
+"""Extractive summarization: sentence splitting, lead-k, word frequency, TextRank/PageRank, the data."""
+import numpy as np
+import pytest
+
+from course_utils.summarize import (content_words, lead_k, load_docstring_summaries, overlap_similarity, pagerank,
+                                    similarity_matrix, split_sentences, summarize, textrank_scores, top_k,
+                                    word_frequency_scores)
+
+TEXT = ("Cats are small domestic animals. Cats sleep for most of the day, and cats purr. "
+        "Dogs bark at the mail carrier. Many people keep cats and dogs as pets.")
+
+
+def test_split_sentences_uses_spacy_rules():
+    assert split_sentences(TEXT) == ["Cats are small domestic animals.",
+                                     "Cats sleep for most of the day, and cats purr.",
+                                     "Dogs bark at the mail carrier.", "Many people keep cats and dogs as pets."]
+    assert split_sentences("Use it, e.g. for arrays. Then stop.") == ["Use it, e.g. for arrays.", "Then stop."]
+    assert split_sentences("") == [] and split_sentences("   ") == []
+    with pytest.raises(TypeError, match="text must be str, got list"):
+        split_sentences(["a"])
+
+
+def test_content_words_drop_stop_words_and_punctuation():
+    assert content_words("The cats, and THE dogs!") == ["cats", "dogs"]
+
+
+def test_lead_k():
+    sentences = split_sentences(TEXT)
+    assert lead_k(sentences, 2) == sentences[:2]
+    assert lead_k(sentences[:1], 3) == sentences[:1]                    # fewer sentences than k: all of them
+    assert lead_k([], 1) == []
+    with pytest.raises(ValueError, match="k must be a positive int"):
+        lead_k(sentences, 0)
+    with pytest.raises(TypeError, match="split it with split_sentences"):
+        lead_k(TEXT, 1)
+
+
+def test_word_frequency_prefers_sentences_of_frequent_words():
+    sentences = split_sentences(TEXT)
+    scores = word_frequency_scores(sentences)
+    assert scores.shape == (4,) and scores.argmax() == 1                # "cats … cats" is all topic words
+    assert word_frequency_scores(["The.", "Cats sleep."])[0] == 0.0     # no content word → 0
+
+
+def test_overlap_similarity_formula():
+    a, b = ["cats", "sleep", "day"], ["cats", "purr"]
+    assert overlap_similarity(a, b) == pytest.approx(1 / (np.log(3) + np.log(2)))
+    assert overlap_similarity(["x"], ["x"]) == 0.0                      # log 1 + log 1 = 0: no division by zero
+    assert overlap_similarity([], ["x"]) == 0.0
+
+
+def test_similarity_matrix_is_symmetric_with_zero_diagonal():
+    W = similarity_matrix(split_sentences(TEXT))
+    assert W.shape == (4, 4) and np.allclose(W, W.T) and np.all(np.diag(W) == 0)
+    assert W[2, 0] == 0 and W[0, 1] > 0                                 # dogs ⟂ cats sentence; cats ~ cats
+
+
+def test_pagerank_equals_the_exact_solution():
+    rng = np.random.default_rng(0)
+    W = rng.random((6, 6)) * (rng.random((6, 6)) < 0.5)
+    W = W + W.T
+    np.fill_diagonal(W, 0)
+    W[5, :] = W[:, 5] = 0                                               # an isolated (dangling) node
+    r = pagerank(W)
+    out = W.sum(1, keepdims=True)
+    P = np.where(out > 0, W / np.where(out > 0, out, 1), 1 / 6)        # a dangling node links to every node
+    exact = np.linalg.solve(np.eye(6) - 0.85 * P.T, np.full(6, 0.15 / 6))  # r = (1-d)/n + d Pᵀ r, solved
+    assert np.allclose(r, exact, atol=1e-9)
+    assert r.sum() == pytest.approx(1.0)
+    assert np.allclose(pagerank(np.zeros((3, 3))), 1 / 3)               # no edges: uniform
+    assert pagerank(np.zeros((0, 0))).shape == (0,)
+
+
+def test_pagerank_bad_input():
+    with pytest.raises(ValueError, match="square"):
+        pagerank(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="non-negative"):
+        pagerank(-np.ones((2, 2)))
+    with pytest.raises(ValueError, match="damping"):
+        pagerank(np.ones((2, 2)), damping=1.0)
+
+
+def test_textrank_picks_the_central_sentence():
+    sentences = split_sentences(TEXT)
+    scores = textrank_scores(sentences)
+    assert scores.argmax() == 3                                         # shares words with cats *and* dogs
+    assert summarize(TEXT, "textrank", 1) == sentences[3]
+    assert summarize(TEXT, "lead", 2) == " ".join(sentences[:2])
+    assert summarize(TEXT, "frequency", 1) == sentences[1]
+    assert summarize("One sentence only.", "textrank", 3) == "One sentence only."
+    assert summarize("", "textrank") == ""
+
+
+def test_top_k_keeps_document_order_and_breaks_ties_early():
+    assert top_k(["a", "b", "c"], [0.1, 0.9, 0.5], 2) == ["b", "c"]
+    assert top_k(["a", "b", "c"], [0.5, 0.5, 0.5], 1) == ["a"]
+    with pytest.raises(ValueError, match="one value per sentence"):
+        top_k(["a", "b"], [1.0], 1)
+    with pytest.raises(ValueError, match="method must be one of"):
+        summarize(TEXT, "abstractive")
+
+
+def test_docstring_summaries_load_deterministically():
+    rows = load_docstring_summaries()
+    assert len(rows) > 1000
+    assert rows == load_docstring_summaries()
+    name, summary, document = rows[0]
+    assert name.split(".")[0] in {"numpy", "scipy", "pandas", "sklearn"}
+    assert summary.endswith(".") and len(document.split()) >= 25
+    assert len({r[2] for r in rows}) == len(rows)                       # no document twice
+    with pytest.raises(ValueError, match="packages must be chosen from"):
+        load_docstring_summaries(("numpy", "torch"))
