@@ -32,28 +32,30 @@ from course_utils.transformer import POSITIONAL_KINDS, Embeddings, TransformerBl
 # ---------------------------------------------------------------------------------------------------
 class TextCodec:
     """str ⇄ ids for one side of a seq2seq task: `tokenize` splits a string into tokens (characters
-    by default), a `Vocab` numbers them (<pad>=0, <unk>=1, <bos>=2, <eos>=3), `joiner` glues tokens back.
+    by default), a `Vocab` numbers them (<pad>=0, <unk>=1, <bos>=2, <eos>=3), `detokenize` turns a token
+    list back into a string (default: concatenate, right for characters).
 
     Unknown tokens encode to <unk>, so any text can be encoded; `decode` stops at the first <eos>.
     """
 
-    def __init__(self, vocab: Vocab, tokenize: Callable[[str], list[str]] = list, joiner: str = ""):
+    def __init__(self, vocab: Vocab, tokenize: Callable[[str], list[str]] = list,
+                 detokenize: Callable[[list[str]], str] = "".join):
         if not isinstance(vocab, Vocab):
             raise TypeError(f"vocab must be a course_utils.tokenizers.Vocab, got {type(vocab).__name__}")
         missing = [s for s in SPECIAL_TOKENS if s not in vocab]
         if missing:
             raise ValueError(f"vocab must contain the special tokens {list(SPECIAL_TOKENS)}, missing {missing}")
-        self.vocab, self.tokenize, self.joiner = vocab, tokenize, joiner
+        self.vocab, self.tokenize, self.detokenize = vocab, tokenize, detokenize
 
     @classmethod
-    def build(cls, texts: Iterable[str], tokenize: Callable[[str], list[str]] = list, joiner: str = "",
-              min_freq: int = 1) -> "TextCodec":
+    def build(cls, texts: Iterable[str], tokenize: Callable[[str], list[str]] = list,
+              detokenize: Callable[[list[str]], str] = "".join, min_freq: int = 1) -> "TextCodec":
         """A codec whose vocabulary is every token seen ≥ min_freq times in `texts`."""
         texts = list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"texts must be str, got {type(text).__name__} at index {i}")
-        return cls(Vocab.build((tokenize(t) for t in texts), min_freq=min_freq), tokenize, joiner)
+        return cls(Vocab.build((tokenize(t) for t in texts), min_freq=min_freq), tokenize, detokenize)
 
     def __len__(self) -> int:
         return len(self.vocab)
@@ -74,7 +76,7 @@ class TextCodec:
         ids = [int(i) for i in ids]
         if self.eos_id in ids:
             ids = ids[: ids.index(self.eos_id)]
-        return self.joiner.join(self.vocab.decode(ids))
+        return self.detokenize(self.vocab.decode(ids))
 
 
 # ---------------------------------------------------------------------------------------------------

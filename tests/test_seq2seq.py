@@ -28,7 +28,7 @@ def test_codec_round_trip_unknown_and_eos():
     assert codec.encode("az") == [codec.encode("a")[0], codec.unk_id]      # unknown → <unk>
     assert codec.decode([*codec.encode("ab"), EOS, *codec.encode("c")]) == "ab"  # stops at <eos>
     assert codec.encode("") == []
-    words = TextCodec.build(["hello world"], tokenize=str.split, joiner=" ")
+    words = TextCodec.build(["hello world"], tokenize=str.split, detokenize=" ".join)
     assert words.decode(words.encode("world hello")) == "world hello"
 
 
