@@ -23,6 +23,12 @@ from torch import nn
 HE_WORDS = (" he", " him", " his")
 SHE_WORDS = (" she", " her")
 
+# male ↔ female word pairs for counting representation and for counterfactual swapping
+GENDER_PAIRS = (("he", "she"), ("king", "queen"), ("lord", "lady"), ("man", "woman"), ("men", "women"),
+                ("father", "mother"), ("son", "daughter"), ("husband", "wife"), ("brother", "sister"),
+                ("boy", "girl"), ("duke", "duchess"), ("prince", "princess"), ("master", "mistress"),
+                ("sir", "madam"), ("gentleman", "gentlewoman"), ("lords", "ladies"))
+
 
 def _require_str(value: object, argument: str) -> str:
     if not isinstance(value, str):
@@ -110,6 +116,40 @@ def cooccurrence_counts(text: str, phrase: str, targets: Iterable[str], window: 
         if words[i:i + n] == key:
             counts.update(w for w in words[i + n:i + n + window] if w in targets)
     return counts
+
+
+def _swap_table(pairs) -> dict[str, str]:
+    table = {}
+    for male, female in pairs:
+        table.setdefault(male, female)
+        table.setdefault(female, male)
+    # "her" is both object (him) and possessive (his): map it to one; "him"/"his" both map to "her"
+    table.update({"him": "her", "his": "her", "her": table.get("her", "him")})
+    return table
+
+
+def swap_gendered_words(text: str, pairs: Sequence[tuple[str, str]] = GENDER_PAIRS) -> str:
+    """Counterfactual data augmentation (Lu et al. 2018): swap every male word for its female partner and
+    back ("he" ↔ "she", "king" ↔ "queen", …), keeping the case pattern (he → she, He → She, HE → SHE).
+
+    "her" is ambiguous (object or possessive); it becomes "him". The result is grammatical most of the time,
+    which is enough to move a model's gender statistics.
+    """
+    _require_str(text, "text")
+    if isinstance(pairs, str) or not all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
+        raise ValueError(f"pairs must be (male, female) tuples of str, got {pairs!r}")
+    table = _swap_table(pairs)
+    pattern = re.compile(r"\b(" + "|".join(sorted(map(re.escape, table), key=len, reverse=True)) + r")\b",
+                         re.IGNORECASE)
+
+    def swap(match: re.Match) -> str:
+        word = match.group(0)
+        new = table[word.lower()]
+        if word.isupper() and len(word) > 1:
+            return new.upper()
+        return new.capitalize() if word[0].isupper() else new
+
+    return pattern.sub(swap, text)
 
 
 def log_odds(a: float, b: float, smoothing: float = 1.0) -> float:

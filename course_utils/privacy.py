@@ -26,20 +26,31 @@ from torch import nn
 # ---------------------------------------------------------------------------------------------------
 # 1) canaries: build them, plant them, and (as a mitigation) remove duplicated lines
 # ---------------------------------------------------------------------------------------------------
-def pin_candidates(n_digits: int = 4, sep: str = " ") -> list[str]:
-    """Every PIN of `n_digits` digits written with `sep` between digits, in order: "0 0 0 0" … "9 9 9 9"."""
+DIGITS = "0123456789"
+
+
+def _check_pin_format(n_digits: int, sep: str, digits: str) -> None:
     if isinstance(n_digits, bool) or not isinstance(n_digits, int) or not 1 <= n_digits <= 6:
         raise ValueError(f"n_digits must be an int in 1..6, got {n_digits!r}")
     if not isinstance(sep, str):
         raise TypeError(f"sep must be str, got {type(sep).__name__}")
-    return [sep.join(digits) for digits in product("0123456789", repeat=n_digits)]
+    if not isinstance(digits, str) or len(digits) < 2 or len(set(digits)) != len(digits):
+        raise ValueError(f"digits must be a str of at least 2 distinct characters, got {digits!r}")
 
 
-def random_pin(rng: random.Random, n_digits: int = 4, sep: str = " ") -> str:
-    """One PIN drawn uniformly from `pin_candidates(n_digits, sep)` with the caller's seeded `rng`."""
+def pin_candidates(n_digits: int = 4, sep: str = " ", digits: str = DIGITS) -> list[str]:
+    """Every PIN of `n_digits` symbols from `digits`, `sep` between them, in order: "0 0 0 0" … "9 9 9 9"
+    (|R| = len(digits) ** n_digits candidates)."""
+    _check_pin_format(n_digits, sep, digits)
+    return [sep.join(p) for p in product(digits, repeat=n_digits)]
+
+
+def random_pin(rng: random.Random, n_digits: int = 4, sep: str = " ", digits: str = DIGITS) -> str:
+    """One PIN drawn uniformly from `pin_candidates(n_digits, sep, digits)` with the caller's seeded `rng`."""
     if not isinstance(rng, random.Random):
         raise TypeError(f"rng must be a random.Random (seeded), got {type(rng).__name__}")
-    return sep.join(rng.choice("0123456789") for _ in range(n_digits))
+    _check_pin_format(n_digits, sep, digits)
+    return sep.join(rng.choice(digits) for _ in range(n_digits))
 
 
 def insert_canaries(text: str, canaries: Mapping[str, int], seed: int = 0) -> str:

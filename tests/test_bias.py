@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.bias import (boundary_ids, cooccurrence_counts, log_odds, pronoun_bias, spearman, word_log_prob,
+from course_utils.bias import (GENDER_PAIRS, boundary_ids, swap_gendered_words, cooccurrence_counts, log_odds, pronoun_bias, spearman, word_log_prob,
                                words_log_prob, words_of)
 from course_utils.tokenizers import CharTokenizer
 from course_utils.transformer import GPT, GPTConfig
@@ -98,3 +98,17 @@ def test_log_odds_and_spearman():
     assert spearman([1, 1, 2, 3], [1, 2, 3, 4]) == pytest.approx(np.corrcoef([1.5, 1.5, 3, 4], [1, 2, 3, 4])[0, 1])
     with pytest.raises(ValueError, match="same length"):
         spearman([1, 2, 3], [1, 2])
+
+
+def test_swap_gendered_words_keeps_case_and_word_boundaries():
+    text = "He gave his sword to the King; she thanked him. SHE. Her lord, the shepherd, the kingdom."
+    want = "She gave her sword to the Queen; he thanked her. HE. Him lady, the shepherd, the kingdom."
+    assert swap_gendered_words(text) == want
+    # swapping twice restores every unambiguous word
+    assert swap_gendered_words(swap_gendered_words("the king and the queen, a man and a woman")) == \
+        "the king and the queen, a man and a woman"
+    assert ("gentleman", "gentlewoman") in GENDER_PAIRS
+    with pytest.raises(TypeError, match="text"):
+        swap_gendered_words(None)
+    with pytest.raises(ValueError, match="pairs"):
+        swap_gendered_words("he", pairs=["he"])

@@ -38,13 +38,17 @@ def test_pin_candidates_enumerate_the_space_in_order():
     assert len(pins) == 10_000 == len(set(pins))
     assert pins[0] == "0 0 0 0" and pins[4719] == "4 7 1 9" and pins[-1] == "9 9 9 9"
     assert pin_candidates(2, sep="") == [f"{i:02d}" for i in range(100)]
+    assert len(pin_candidates(4, digits="123456789")) == 9 ** 4 and "1 0 1 1" not in pin_candidates(4, digits="123456789")
     with pytest.raises(ValueError, match="n_digits"):
         pin_candidates(0)
+    with pytest.raises(ValueError, match="digits"):
+        pin_candidates(4, digits="11")
 
 
 def test_random_pin_is_seeded_and_in_the_space():
     a, b = random_pin(random.Random(3)), random_pin(random.Random(3))
     assert a == b and a in pin_candidates(4)
+    assert "0" not in "".join(random_pin(random.Random(i), digits="123456789") for i in range(50))
     with pytest.raises(TypeError, match="rng"):
         random_pin(3)
 
