@@ -125,7 +125,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.O
 
 def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
     """Load a checkpoint safely (`weights_only=True`: no arbitrary code runs); return step and config."""
-    state = torch.load(path, map_location=next(model.parameters()).device, weights_only=True)
+    device = next(model.parameters()).device
+    state = torch.load(path, map_location=device, weights_only=True)
     model.load_state_dict(state["model"])
     if optimizer is not None and state["optimizer"] is not None:
         optimizer.load_state_dict(state["optimizer"])

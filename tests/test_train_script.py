@@ -24,7 +24,7 @@ def run(args, launcher=(sys.executable, "-m", "course_utils.train"), timeout=240
 
 def test_torchrun_two_processes_then_resume(tmp_path):
     ckpt, hist = tmp_path / "gpt.pt", tmp_path / "history.jsonl"
-    launcher = (TORCHRUN, "--nproc_per_node=2", "-m", "course_utils.train")
+    launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.train")
     first = run([*COMMON, "--steps", "6", "--out", ckpt, "--history", hist], launcher)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "rank 0/2 finished at step 6" in first.stdout and "rank 1/2 finished at step 6" in first.stdout
@@ -43,7 +43,7 @@ def test_torchrun_two_processes_then_resume(tmp_path):
 def test_two_processes_match_one_process_with_same_global_batch(tmp_path):
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     assert run([*COMMON, "--steps", "4", "--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", one]).returncode == 0
-    launcher = (TORCHRUN, "--nproc_per_node=2", "-m", "course_utils.train")
+    launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.train")
     assert run([*COMMON, "--steps", "4", "--out", tmp_path / "b.pt", "--history", two], launcher).returncode == 0
     a = [json.loads(line)["loss"] for line in one.read_text().splitlines()]
     b = [json.loads(line)["loss"] for line in two.read_text().splitlines()]
