@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 
 from course_utils.data import char_corpus, lm_batcher, lm_eval_windows
+from course_utils.optim import make_optimizer
 from course_utils.training import count_parameters, evaluate, lm_loss, lr_at
 from course_utils.transformer import GPT, GPTConfig
 
@@ -41,10 +42,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--d-model", type=int, default=128)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--positional", choices=["learned", "sinusoidal"], default="learned")
+    p.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=True,
+                   help="share the token embedding with the output head")
     p.add_argument("--dropout", type=float, default=0.0, help="no dropout: 2–3 epochs cannot overfit")
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate (AdamW)")
     p.add_argument("--warmup", type=int, default=100, help="linear warmup steps")
     p.add_argument("--min-lr-ratio", type=float, default=0.05, help="cosine decays to lr × this")
+    p.add_argument("--optimizer", choices=["adamw", "muon"], default="muon",
+                   help="muon: Muon for the blocks' matrices, AdamW for embeddings/head/gains (course_utils.optim)")
     p.add_argument("--beta2", type=float, default=0.99)
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--checkpoints", type=int, default=8, help="how many times to measure validation loss")
@@ -60,15 +65,12 @@ def main(argv=None) -> dict:
     torch.manual_seed(args.seed)
     tokenizer, train_ids, val_ids = char_corpus()
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=args.block, d_model=args.d_model,
-                       n_heads=args.heads, n_layers=args.layers, dropout=args.dropout, positional=args.positional)
+                       n_heads=args.heads, n_layers=args.layers, dropout=args.dropout, positional=args.positional,
+                       tie_weights=args.tie_weights)
     model = GPT(config)
     get_batch = lm_batcher(train_ids, val_ids, args.block, args.batch, seed=args.seed)
     val_full = lm_eval_windows(val_ids, args.block)                      # every held-out char once
-    decay, no_decay = [], []                                             # no weight decay on gains/biases
-    for p in model.parameters():
-        (decay if p.dim() >= 2 else no_decay).append(p)
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, args.beta2))
+    optimizer = make_optimizer(model, args.lr, args.optimizer, args.weight_decay, betas=(0.9, args.beta2))
     checkpoints = {round(args.steps * (i + 1) / args.checkpoints) for i in range(args.checkpoints)}
     print(f"GPT {count_parameters(model):,} parameters · {config} · {args.steps} steps of "
           f"{args.batch}×{args.block} tokens · {torch.get_num_threads()} threads · load {os.getloadavg()[0]:.1f}")
@@ -76,7 +78,7 @@ def main(argv=None) -> dict:
     model.train()
     for step in range(args.steps):
         t0, c0 = time.perf_counter(), time.process_time()
-        for group in optimizer.param_groups:
+        for group in optimizer.param_groups:  # linear warmup, then cosine decay
             group["lr"] = lr_at(step, args.steps, args.lr, args.warmup, args.min_lr_ratio)
         x, y = get_batch("train")
         loss = lm_loss(model(x), y)

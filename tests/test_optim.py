@@ -1,0 +1,76 @@
+import pytest
+import torch
+
+from course_utils.data import lm_batcher
+from course_utils.optim import OptimizerGroup, make_optimizer, split_parameters
+from course_utils.training import load_checkpoint, save_checkpoint, train_model
+from course_utils.transformer import GPT, GPTConfig
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy machine OpenMP spin-waits make them crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny(**overrides) -> GPT:
+    torch.manual_seed(0)
+    return GPT(GPTConfig(**{"vocab_size": 11, "block_size": 16, "d_model": 16, "n_heads": 2, "n_layers": 2,
+                            **overrides}))
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_split_puts_only_hidden_matrices_in_the_first_list(tie):
+    model = tiny(tie_weights=tie)
+    matrices, others = split_parameters(model)
+    hidden = {id(m.weight) for b in model.blocks for m in (b.attn.w_q, b.attn.w_k, b.attn.w_v, b.attn.w_o,
+                                                            b.ff.up, b.ff.down)}
+    assert {id(p) for p in matrices} == hidden
+    assert id(model.embed.token.weight) in {id(p) for p in others}
+    assert id(model.head.weight) in {id(p) for p in others}       # the head stays with AdamW, tied or not
+    assert len(matrices) + len(others) == len(list(model.parameters()))  # every parameter exactly once
+
+
+def test_make_optimizer_kinds():
+    model = tiny()
+    muon = make_optimizer(model, 1e-2)
+    assert isinstance(muon, OptimizerGroup) and [type(o).__name__ for o in muon.optimizers] == ["Muon", "AdamW"]
+    covered = [p for g in muon.param_groups for p in g["params"]]
+    assert len(covered) == len({id(p) for p in covered}) == len(list(model.parameters()))
+    assert all(g["weight_decay"] == 0.0 for g in muon.param_groups if g["params"] and g["params"][0].dim() < 2)
+    assert isinstance(make_optimizer(model, 1e-2, kind="adamw"), torch.optim.AdamW)
+
+
+@pytest.mark.parametrize("kind", ["muon", "adamw"])
+def test_training_with_either_optimizer_learns_a_cycle(kind):
+    model = tiny()
+    ids = torch.arange(400) % 7
+    history = train_model(model, lm_batcher(ids[:300], ids[300:], 16, 8), steps=60, lr=1e-2, warmup_steps=5,
+                          optimizer=make_optimizer(model, 1e-2, kind), eval_every=20, progress=False)
+    assert history.train_loss[-1] < 0.3
+
+
+def test_state_round_trip_through_a_weights_only_checkpoint(tmp_path):
+    model = tiny()
+    opt = make_optimizer(model, 1e-2)
+    model(torch.zeros(1, 4, dtype=torch.long)).sum().backward()
+    opt.step()
+    save_checkpoint(tmp_path / "c.pt", model, opt, step=1)
+    other = tiny()
+    other_opt = make_optimizer(other, 1e-2)
+    load_checkpoint(tmp_path / "c.pt", other, other_opt)
+    assert other_opt.optimizers[0].state_dict()["state"].keys() == opt.optimizers[0].state_dict()["state"].keys()
+    with pytest.raises(ValueError, match="1 optimizer states, this group has 2"):
+        other_opt.load_state_dict({"optimizers": [opt.optimizers[0].state_dict()]})
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="kind must be one of .* got 'sgd'"):
+        make_optimizer(tiny(), 1e-3, kind="sgd")
+    with pytest.raises(ValueError, match="lr must be > 0, got 0"):
+        make_optimizer(tiny(), 0)
+    with pytest.raises(ValueError, match="at least one optimizer"):
+        OptimizerGroup()
