@@ -1,0 +1,91 @@
+"""Collect benchmarks/results/*.json into results.json, a plot (results.png) and the README's table.
+
+    python benchmarks/report.py
+
+The README section between `<!-- results:start -->` and `<!-- results:end -->` is rewritten from the
+measured files; nothing in it is typed by hand.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def rows(results: dict) -> list[str]:
+    out = ["| what | measured | target | source |", "|---|---|---|---|"]
+    if nbs := results.get("notebooks"):
+        slowest = max(nbs["notebooks"].items(), key=lambda kv: kv[1]["seconds"])
+        ok = all(t["passed"] for t in nbs["notebooks"].values())
+        out.append(f"| whole course under nbval ({len(nbs['notebooks'])} notebooks) | {nbs['total_seconds'] / 60:.1f} min"
+                   f"{'' if ok else ' (some FAILED)'} | ≤ 15 min | `run_all.py --only notebooks` |")
+        out.append(f"| slowest notebook | {slowest[0][:2]}: {slowest[1]['seconds']:.0f} s | ≤ 120 s | same |")
+    if g := results.get("char_gpt"):
+        best = g.get("final_val_loss", g.get("val_loss"))
+        secs = g.get("train_seconds", g.get("seconds"))
+        if best is not None:
+            out.append(f"| char-GPT held-out loss (shared Shakespeare split) | {best:.3f} nats/char in "
+                       f"{secs:.0f} s | ≤ 1.60 in ≤ 120 s | `char_gpt.py` |")
+    if m := results.get("mha_speed"):
+        out.append(f"| `MultiHeadAttention` fwd+bwd time ÷ `torch.nn.MultiheadAttention` (B8, T256, d256, h8) | "
+                   f"{m['ratio_fast_path_to_torch']['median_ms']:.2f}× | ≤ 1.0× | `mha_speed.py` |")
+    if b := results.get("bpe_speed"):
+        out.append(f"| BPE training to vocab 1,000 on 0.98 MB | {b['train']['median_s']:.1f} s | ≤ 10 s | `bpe_speed.py` |")
+        enc = next(iter(b["encode"].values()))
+        out.append(f"| BPE encoding (pure Python, first call) | {enc['chars_per_s'] / 1e6:.2f} M chars/s | – | same |")
+    if d := results.get("ddp_throughput"):
+        out.append(f"| DDP 2 processes ÷ 1 process (tokens/s, same global batch, CPU gloo) | "
+                   f"{d['ratio_ddp2_to_1proc_1thread']:.2f}× | – (2 cores: see notebook 11) | `ddp_throughput.py` |")
+    return out
+
+
+def plot(results: dict) -> None:
+    nbs = results.get("notebooks")
+    if not nbs:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n[:2] for n in nbs["notebooks"]]
+    secs = [t["seconds"] for t in nbs["notebooks"].values()]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.bar(names, secs, color="tab:blue")
+    ax.axhline(120, color="gray", linestyle="--", linewidth=1, label="training-notebook budget (120 s)")
+    ax.set_xlabel("notebook")
+    ax.set_ylabel("seconds under nbval")
+    ax.set_title(f"Run time per notebook (total {nbs['total_seconds'] / 60:.1f} min on {nbs['machine']['cpus']} cores)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "results.png", dpi=100)
+
+
+def main() -> None:
+    names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput"]
+    results = {name: data for name in names if (data := load(name)) is not None}
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    plot(results)
+    machine = results.get("notebooks", {}).get("machine", {})
+    where = (f"Measured on {machine.get('cpus', 2)} CPU cores, Python {machine.get('python', '3.11')}, "
+             f"torch {machine.get('torch', '2.13')} (CPU), {machine.get('date', '')}, by "
+             f"`python benchmarks/run_all.py`.")
+    table = "\n".join([where, "", *rows(results)])
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    if START in readme and END in readme:
+        head, rest = readme.split(START, 1)
+        readme = head + START + "\n" + table + "\n" + END + rest.split(END, 1)[1]
+        (ROOT / "README.md").write_text(readme, encoding="utf-8")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
