@@ -9,8 +9,8 @@
 B = batch, T = padded length, V = vocabulary size, C = d_model, K = number of classes.
 
 Helpers: `encode_texts` (text → ids), `pad_batch` (ragged → (B, T) + truncation), `classification_batcher`
-(random mini-batches for `train_model`), `predict` (argmax labels), and `attention_rollout` /
-`token_relevance` to see which words the pooled vector drew on.
+(random mini-batches for `train_model`), `predict` (argmax labels); `attention_rollout` / `token_relevance`
+(which words the pooled vector drew on) and `occlusion_importance` (which words changed the decision).
 """
 from __future__ import annotations
 
@@ -253,6 +253,32 @@ def token_relevance(model: TransformerClassifier, ids: torch.Tensor, residual: f
         rel = (rollout * keep.unsqueeze(-1)).sum(1) / keep.sum(1, keepdim=True).clamp_min(1.0)
     rel = rel * keep
     return rel / rel.sum(-1, keepdim=True).clamp_min(1e-12)
+
+
+@torch.no_grad()
+def occlusion_importance(model: nn.Module, ids: torch.Tensor, replace_id: int, pad_id: int = 0,
+                         target: int | None = None) -> torch.Tensor:
+    """Leave-one-token-out: for one sentence (T,) or (1, T), how much the log-odds of `target`,
+    ln p / (1 − p), fall when token t is replaced by `replace_id` (e.g. <unk>): (T,) in nats,
+    > 0 = the token supported the target. Log-odds, not p: at p = 0.97 a decisive word may move p by
+    only 0.01 but the log-odds by a whole nat.
+
+    Works for any classifier (it only calls the model) — a check on pictures of attention, which show
+    where information *could* flow, not what changed the decision. `target` defaults to the predicted class.
+    """
+    ids = ids.reshape(1, -1) if ids.dim() == 1 else ids
+    if ids.dim() != 2 or ids.size(0) != 1:
+        raise ValueError(f"ids must be one sentence, shape (T,) or (1, T), got {tuple(ids.shape)}")
+    was_training = model.training
+    model.eval()
+    T = ids.size(1)
+    variants = torch.cat([ids, ids.repeat(T, 1)])                         # (1 + T, T): row 1 + t loses token t
+    variants[1 + torch.arange(T), torch.arange(T)] = replace_id
+    log_p = model(variants).log_softmax(-1)                               # (1 + T, K)
+    target = int(log_p[0].argmax()) if target is None else target
+    log_odds = log_p[:, target] - torch.log1p(-log_p[:, target].exp().clamp(max=1 - 1e-7))  # (1 + T,)
+    model.train(was_training)
+    return (log_odds[0] - log_odds[1:]).masked_fill(ids[0] == pad_id, 0.0)
 
 
 def cross_entropy_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

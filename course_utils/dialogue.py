@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from typing import Callable, Iterable, Protocol, Sequence
 
 import torch
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.generation import choose_next_token, next_token_logits
+from course_utils.retrieval import simple_tokenize
 
 PAD, USER, BOT, END = "<pad>", "<user>", "<bot>", "<end>"
 CHAT_SPECIALS = (PAD, USER, BOT, END)
@@ -249,10 +251,6 @@ def generate_reply(model: nn.Module, tokenizer: ChatTokenizer, history: Sequence
 
 def token_f1(hypothesis: str, reference: str, tokenize: Callable[[str], list[str]] | None = None) -> float:
     """Word-overlap F1 of a reply with the reference reply (SQuAD-style, bag of words): 2PR / (P + R)."""
-    from collections import Counter
-
-    from course_utils.retrieval import simple_tokenize
-
     tokenize = tokenize or simple_tokenize
     hyp, ref = Counter(tokenize(hypothesis)), Counter(tokenize(reference))
     common = sum((hyp & ref).values())

@@ -30,6 +30,16 @@ def simple_tokenize(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def content_tokenize(text: str) -> list[str]:
+    """`simple_tokenize` without English stop words (spaCy's list, offline) and n't-contractions:
+    "My printer won't print" → ['printer', 'print']. With few stored texts, words like "my" or "won't"
+    would otherwise decide the match."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return [w for w in simple_tokenize(text)
+            if w not in STOP_WORDS and not w.endswith("n't") and w.split("'")[0] not in STOP_WORDS]
+
+
 class TfidfRetriever:
     """Fit on N texts; `query(text, k)` returns the k most similar (index, cosine) pairs."""
 

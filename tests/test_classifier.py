@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from course_utils.classifier import (BagOfWordsClassifier, TransformerClassifier, attention_rollout,
-                                     classification_batcher, cross_entropy_loss, encode_texts, pad_batch,
-                                     predict, predict_proba, sentiment_tokenize, token_relevance)
+                                     classification_batcher, cross_entropy_loss, encode_texts,
+                                     occlusion_importance, pad_batch, predict, predict_proba,
+                                     sentiment_tokenize, token_relevance)
 from course_utils.tokenizers import Vocab
 from course_utils.training import train_model
 
@@ -126,3 +127,17 @@ def test_attention_maps_and_rollout():
     assert torch.allclose(rel.sum(-1), torch.ones(2), atol=1e-5) and torch.all(rel[1, 2:] == 0)
     with pytest.raises(ValueError, match="at least one layer"):
         attention_rollout([])
+
+
+def test_occlusion_finds_the_deciding_word(vocab):
+    model = BagOfWordsClassifier(vocab)
+    with torch.no_grad():
+        model.linear.weight[1, vocab["good"]] = 3.0                    # only "good" votes positive
+    ids = torch.tensor(encode_texts(["a good film"], vocab)[0] + [vocab.pad_id])
+    drop = occlusion_importance(model, ids, replace_id=vocab.unk_id, pad_id=vocab.pad_id)
+    assert drop.shape == (4,) and drop.argmax() == 1
+    assert drop[1].item() == pytest.approx(3.0, abs=1e-4)               # log-odds fall by exactly w_good
+    assert torch.allclose(drop[[0, 2, 3]], torch.zeros(3), atol=1e-6)   # other words and <pad>: no effect
+    assert occlusion_importance(model, ids, vocab.unk_id, vocab.pad_id, target=0)[1] < 0
+    with pytest.raises(ValueError, match="one sentence"):
+        occlusion_importance(model, torch.zeros(2, 3, dtype=torch.long), vocab.unk_id)

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from course_utils.retrieval import (TfidfRetriever, candidate_sets, cosine_matrix, recall_at_k,
-                                    simple_tokenize)
+from course_utils.retrieval import (TfidfRetriever, candidate_sets, content_tokenize, cosine_matrix,
+                                    recall_at_k, simple_tokenize)
 
 DOCS = ["my printer is not printing", "my mouse is not responding", "the printer needs paper",
         "I forgot my password"]
@@ -16,6 +16,7 @@ def test_simple_tokenize():
     assert simple_tokenize("Hi, I'm Bob!") == ["hi", "i'm", "bob"]
     with pytest.raises(TypeError, match="text must be str"):
         simple_tokenize(3)
+    assert content_tokenize("My printer won't print!") == ["printer", "print"]
 
 
 def test_tfidf_matches_the_formula():
