@@ -1,17 +1,22 @@
 """Char-level GPT on the course's shared Shakespeare split: held-out loss per second of training.
 
 Target (COURSE_DESIGN.md): validation ≤ 1.60 nats/char within ≤ 120 s of training on 2 CPU cores.
-For reference, nanoGPT's published CPU recipe (4 layers, 128 wide, block 64, batch 12, 2000 steps at
-lr 1e-3) reaches 1.88 in about 3 minutes.
+For reference, nanoGPT's published CPU recipe (4 layers, 128 wide, block 64, batch 12, 2000 steps of AdamW
+at lr 1e-3) reaches 1.88 in about 3 minutes.
 
-    python benchmarks/char_gpt.py                   # the default recipe (≈ 120 s on 2 idle cores)
-    python benchmarks/char_gpt.py --steps 300       # a quicker look
-    python benchmarks/char_gpt.py --lr 3e-3 --block 128 --batch 16 --out /tmp/x.json   # try a variant
+Default recipe: a 3-layer, 96-wide GPT (0.35 M parameters; at a fixed time budget on 2 cores a smaller model
+that takes more steps beats a bigger one), Muon for the hidden matrices + AdamW for the rest
+(`course_utils.optim.make_optimizer`), peak lr 1e-2 with 100 warmup steps and cosine decay, no dropout,
+1800 steps of 32 windows × 64 characters.
 
-It prints the validation loss at checkpoints with the training seconds spent so far (evaluation time
-excluded) and steps/s, and writes everything to benchmarks/results/char_gpt.json. Timings depend on
-what else runs on the machine: steps/s lets you scale to an idle machine (the idle reference for the
-default model is ≈ 10 steps/s at block 64, batch 32).
+    python benchmarks/char_gpt.py                   # the default recipe (≈ 105 s on 2 idle cores)
+    python benchmarks/char_gpt.py --threads 1       # on a busy machine: also estimates idle 2-core time
+    python benchmarks/char_gpt.py --optimizer adamw --out /tmp/adamw.json   # try a variant
+
+It prints the validation loss (every held-out character) at checkpoints with the training seconds spent so
+far (evaluation excluded) and steps/s, and writes everything to benchmarks/results/char_gpt.json. Timings
+depend on what else runs on the machine; with --threads 1 the script also times a reference step whose
+idle 2-core speed is known (≈ 10 steps/s) and converts its CPU seconds into an idle 2-core estimate.
 """
 from __future__ import annotations
 
@@ -31,21 +36,41 @@ from course_utils.transformer import GPT, GPTConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "char_gpt.json"
 TARGET_LOSS, TARGET_SECONDS = 1.60, 120.0
+# Reference point measured on an idle 2-core machine (COURSE_DESIGN.md): a 4-layer, 128-wide GPT with AdamW at
+# batch 32 × block 64 runs ≈ 10 steps/s. With --threads 1 on a busy machine we time that same reference step in
+# CPU seconds and scale: idle 2-core seconds ≈ our CPU seconds × (0.1 s / reference CPU seconds per step).
+REFERENCE_IDLE_SECONDS_PER_STEP = 0.1
+
+
+def reference_cpu_seconds_per_step(steps: int = 10) -> float:
+    """CPU seconds of one training step of the reference model (single thread, after 3 warm-up steps)."""
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=80, block_size=64, d_model=128, n_heads=4, n_layers=4))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    x, y = torch.randint(80, (32, 64)), torch.randint(80, (32, 64))
+    for i in range(steps + 3):
+        if i == 3:
+            start = time.process_time()
+        loss = lm_loss(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return (time.process_time() - start) / steps
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=1200, help="optimizer steps (fixed: runs are repeatable)")
+    p.add_argument("--steps", type=int, default=1800, help="optimizer steps (fixed: runs are repeatable)")
     p.add_argument("--block", type=int, default=64, help="context length T")
     p.add_argument("--batch", type=int, default=32, help="windows per step B")
-    p.add_argument("--layers", type=int, default=4)
-    p.add_argument("--d-model", type=int, default=128)
+    p.add_argument("--layers", type=int, default=3)
+    p.add_argument("--d-model", type=int, default=96)
     p.add_argument("--heads", type=int, default=4)
     p.add_argument("--positional", choices=["learned", "sinusoidal"], default="learned")
     p.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=True,
                    help="share the token embedding with the output head")
     p.add_argument("--dropout", type=float, default=0.0, help="no dropout: 2–3 epochs cannot overfit")
-    p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate (AdamW)")
+    p.add_argument("--lr", type=float, default=1e-2, help="peak learning rate (Muon and AdamW)")
     p.add_argument("--warmup", type=int, default=100, help="linear warmup steps")
     p.add_argument("--min-lr-ratio", type=float, default=0.05, help="cosine decays to lr × this")
     p.add_argument("--optimizer", choices=["adamw", "muon"], default="muon",
@@ -98,11 +123,20 @@ def main(argv=None) -> dict:
             print(f"step {row['step']:5d} · {row['train_seconds']:7.1f} s · {row['steps_per_s']:5.2f} steps/s · "
                   f"train {row['train_loss']:.3f} · val {row['val_loss']:.3f} nats/char", flush=True)
     final = curve[-1]
+    idle_estimate = None
+    if args.threads == 1:  # contended machine: translate CPU seconds into idle 2-core seconds
+        ref = reference_cpu_seconds_per_step()
+        idle_estimate = round(cpu_seconds * REFERENCE_IDLE_SECONDS_PER_STEP / ref, 1)
+        print(f"reference step: {ref * 1000:.0f} CPU-ms on 1 thread (≈ {REFERENCE_IDLE_SECONDS_PER_STEP * 1000:.0f} ms "
+              f"on 2 idle cores) → this run ≈ {idle_estimate:.0f} s on 2 idle cores")
     result = {
         "what": "char-level GPT, held-out loss on the shared Shakespeare split (last 10 %)",
         "target": f"val ≤ {TARGET_LOSS} nats/char within ≤ {TARGET_SECONDS:.0f} s training on 2 CPU cores",
         "val_loss": final["val_loss"], "train_seconds": final["train_seconds"], "steps_per_s": final["steps_per_s"],
-        "cpu_seconds": round(cpu_seconds, 1), "met_target": final["val_loss"] <= TARGET_LOSS and final["train_seconds"] <= TARGET_SECONDS,
+        "cpu_seconds": round(cpu_seconds, 1), "idle_2core_estimate_seconds": idle_estimate,
+        "met_target_measured": final["val_loss"] <= TARGET_LOSS and final["train_seconds"] <= TARGET_SECONDS,
+        "met_target_idle_estimate": (final["val_loss"] <= TARGET_LOSS and idle_estimate is not None
+                                     and idle_estimate <= TARGET_SECONDS),
         "parameters": count_parameters(model), "config": config.to_dict(),
         "recipe": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"},
         "curve": curve, "load_average_1min_at_end": round(os.getloadavg()[0], 2),
@@ -110,7 +144,9 @@ def main(argv=None) -> dict:
     }
     print(f"→ val {final['val_loss']:.3f} nats/char after {final['train_seconds']:.0f} s "
           f"({final['steps_per_s']:.2f} steps/s; target ≤ {TARGET_LOSS} in ≤ {TARGET_SECONDS:.0f} s: "
-          f"{'met' if result['met_target'] else 'not met'})")
+          f"{'met' if result['met_target_measured'] else 'not met'} as measured"
+          + (f", {'met' if result['met_target_idle_estimate'] else 'not met'} on the idle estimate" if idle_estimate is not None else "")
+          + ")")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
