@@ -116,8 +116,9 @@ def main(argv=None) -> dict:
         cpu_seconds += time.process_time() - c0
         if step + 1 in checkpoints:
             val = evaluate(model, val_full, batch_size=256)
-            row = {"step": step + 1, "train_seconds": round(train_seconds, 2), "train_loss": round(sum(running) / len(running), 4),
-                   "val_loss": round(val, 4), "steps_per_s": round((step + 1) / train_seconds, 2)}
+            row = {"step": step + 1, "train_seconds": round(train_seconds, 2), "cpu_seconds": round(cpu_seconds, 2),
+                   "train_loss": round(sum(running) / len(running), 4), "val_loss": round(val, 4),
+                   "steps_per_s": round((step + 1) / train_seconds, 2)}
             curve.append(row)
             running = []
             print(f"step {row['step']:5d} · {row['train_seconds']:7.1f} s · {row['steps_per_s']:5.2f} steps/s · "
@@ -129,6 +130,9 @@ def main(argv=None) -> dict:
         idle_estimate = round(cpu_seconds * REFERENCE_IDLE_SECONDS_PER_STEP / ref, 1)
         print(f"reference step: {ref * 1000:.0f} CPU-ms on 1 thread (≈ {REFERENCE_IDLE_SECONDS_PER_STEP * 1000:.0f} ms "
               f"on 2 idle cores) → this run ≈ {idle_estimate:.0f} s on 2 idle cores")
+        for row in curve:
+            row["idle_2core_estimate_seconds"] = round(row["cpu_seconds"] * REFERENCE_IDLE_SECONDS_PER_STEP / ref, 1)
+            print(f"  ≈ {row['idle_2core_estimate_seconds']:5.0f} s on 2 idle cores → val {row['val_loss']:.3f} nats/char")
     result = {
         "what": "char-level GPT, held-out loss on the shared Shakespeare split (last 10 %)",
         "target": f"val ≤ {TARGET_LOSS} nats/char within ≤ {TARGET_SECONDS:.0f} s training on 2 CPU cores",
