@@ -107,6 +107,20 @@ def test_notebook_references_exist(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_cell_ends_with_a_bare_expect(path):
+    # expect() returns the measured value; as a cell's last expression Jupyter would display it
+    # (e.g. 2.9701231128868018) and nbval would compare that float digit for digit on every machine.
+    for i, cell in enumerate(read(path).cells):
+        if cell.cell_type != "code":
+            continue
+        body = ast.parse(cell.source).body
+        last = body[-1] if body else None
+        bare = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
+                and getattr(last.value.func, "id", "") == "expect")
+        assert not bare, f"{path.name} cell {i} ends with expect(...): write `_ = expect(...)`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_every_exercise_has_solution_and_checker(path):
     cells = read(path).cells
     exercises = [i for i, c in enumerate(cells) if "exercise" in tags(c)]
