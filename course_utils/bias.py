@@ -89,6 +89,18 @@ def pronoun_bias(model: nn.Module, tokenizer, contexts: Iterable[str], he_words:
     return float(np.mean(gaps))
 
 
+def word_pair_gaps(model: nn.Module, tokenizer, contexts: Iterable[str],
+                   pairs: Sequence[tuple[str, str]] = GENDER_PAIRS) -> np.ndarray:
+    """For each (male, female) pair, the mean over `contexts` of ln P(" male" | c) − ln P(" female" | c):
+    (n_pairs,) nats, > 0 where the model would rather say the male word ("king" over "queen")."""
+    contexts = list(contexts)
+    if not contexts:
+        raise ValueError("contexts must not be empty")
+    return np.array([np.mean([word_log_prob(model, tokenizer, c, " " + male) -
+                              word_log_prob(model, tokenizer, c, " " + female) for c in contexts])
+                     for male, female in pairs])
+
+
 # ---------------------------------------------------------------------------------------------------
 # the same association in the corpus
 # ---------------------------------------------------------------------------------------------------

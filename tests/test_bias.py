@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.bias import (GENDER_PAIRS, boundary_ids, swap_gendered_words, cooccurrence_counts, log_odds, pronoun_bias, spearman, word_log_prob,
+from course_utils.bias import (GENDER_PAIRS, word_pair_gaps, boundary_ids, swap_gendered_words, cooccurrence_counts, log_odds, pronoun_bias, spearman, word_log_prob,
                                words_log_prob, words_of)
 from course_utils.tokenizers import CharTokenizer
 from course_utils.transformer import GPT, GPTConfig
@@ -112,3 +112,10 @@ def test_swap_gendered_words_keeps_case_and_word_boundaries():
         swap_gendered_words(None)
     with pytest.raises(ValueError, match="pairs"):
         swap_gendered_words("he", pairs=["he"])
+
+
+def test_word_pair_gaps_under_a_uniform_model_are_length_differences():
+    gaps = word_pair_gaps(Uniform(), TOKENIZER, ["the", "a"], [("king", "queen"), ("man", "woman"), ("he", "he")])
+    np.testing.assert_allclose(gaps, [math.log(V), 2 * math.log(V), 0.0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="contexts"):
+        word_pair_gaps(Uniform(), TOKENIZER, [])
