@@ -40,7 +40,7 @@ def rows(results: dict) -> list[str]:
     if b := results.get("bpe_speed"):
         out.append(f"| BPE training to vocab 1,000 on 0.98 MB | {b['train']['median_s']:.1f} s | ≤ 10 s | `bpe_speed.py` |")
         enc = next(iter(b["encode"].values()))
-        out.append(f"| BPE encoding (pure Python, first call) | {enc['chars_per_s'] / 1e6:.2f} M chars/s | – | same |")
+        out.append(f"| BPE encoding (pure Python, first call) | {enc['chars_per_cpu_s'] / 1e6:.2f} M chars per CPU-second | – | same |")
     if d := results.get("ddp_throughput"):
         out.append(f"| DDP 2 processes ÷ 1 process (tokens/s, same global batch, CPU gloo) | "
                    f"{d['ratio_ddp2_to_1proc_1thread']:.2f}× | – (2 cores: see notebook 11) | `ddp_throughput.py` |")
@@ -78,7 +78,8 @@ def main() -> None:
     where = (f"Measured on {machine.get('cpus', 2)} CPU cores, Python {machine.get('python', '3.11')}, "
              f"torch {machine.get('torch', '2.13')} (CPU), {machine.get('date', '')}, by "
              f"`python benchmarks/run_all.py`.")
-    table = "\n".join([where, "", *rows(results)])
+    figure = ["", "![run time per notebook](benchmarks/results/results.png)"] if "notebooks" in results else []
+    table = "\n".join([where, "", *rows(results), *figure])
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     if START in readme and END in readme:
         head, rest = readme.split(START, 1)
