@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.bias import (GENDER_PAIRS, word_pair_gaps, boundary_ids, swap_gendered_words, cooccurrence_counts, log_odds, pronoun_bias, spearman, word_log_prob,
-                               words_log_prob, words_of)
+from course_utils.bias import (GENDER_PAIRS, boundary_ids, cooccurrence_counts, log_odds, pronoun_bias, spearman,
+                               swap_gendered_words, word_log_prob, word_pair_gaps, words_log_prob, words_of)
 from course_utils.tokenizers import CharTokenizer
 from course_utils.transformer import GPT, GPTConfig
 
