@@ -24,7 +24,7 @@ from torch import nn
 
 from course_utils.attention import padding_mask
 from course_utils.tokenizers import SPECIAL_TOKENS, Vocab
-from course_utils.transformer import POSITIONAL_KINDS, Embeddings, TransformerBlock, init_weights
+from course_utils.transformer import Embeddings, TransformerBlock, check_config, init_weights
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -173,18 +173,8 @@ class Seq2SeqConfig:
     eos_id: int = 3
 
     def __post_init__(self):
-        for name in ("src_vocab_size", "tgt_vocab_size", "max_src_len", "max_tgt_len", "d_model", "n_heads",
-                     "n_encoder_layers", "n_decoder_layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model must be divisible by n_heads, got d_model={self.d_model} and "
-                             f"n_heads={self.n_heads}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.positional not in POSITIONAL_KINDS:
-            raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {self.positional!r}")
+        check_config(self, ("src_vocab_size", "tgt_vocab_size", "max_src_len", "max_tgt_len", "d_model", "n_heads",
+                            "n_encoder_layers", "n_decoder_layers"))
 
     def to_dict(self) -> dict:
         """Plain values only: safe to store in a weights_only checkpoint."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Sequence
 
 import torch
 from torch import nn
@@ -24,6 +25,22 @@ from torch import nn
 from course_utils.attention import MultiHeadAttention
 
 POSITIONAL_KINDS = ("learned", "sinusoidal")
+
+
+def check_config(config, positive_ints: Sequence[str]) -> None:
+    """Validate a model config (GPTConfig, Seq2SeqConfig) at construction, so a bad size fails here with
+    its name and value, not later as a shape error inside torch."""
+    for name in positive_ints:
+        value = getattr(config, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if config.d_model % config.n_heads:
+        raise ValueError(f"d_model must be divisible by n_heads, got d_model={config.d_model} and "
+                         f"n_heads={config.n_heads}")
+    if not 0.0 <= config.dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
+    if config.positional not in POSITIONAL_KINDS:
+        raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {config.positional!r}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -170,17 +187,7 @@ class GPTConfig:
     d_ff: int | None = None          # feed-forward width; None = 4 * d_model
 
     def __post_init__(self):
-        for name in ("vocab_size", "block_size", "d_model", "n_heads", "n_layers"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if self.d_model % self.n_heads:
-            raise ValueError(f"d_model must be divisible by n_heads, got d_model={self.d_model} and "
-                             f"n_heads={self.n_heads}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        if self.positional not in POSITIONAL_KINDS:
-            raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {self.positional!r}")
+        check_config(self, ("vocab_size", "block_size", "d_model", "n_heads", "n_layers"))
 
     def to_dict(self) -> dict:
         """Plain values only: safe to store in a weights_only checkpoint."""
