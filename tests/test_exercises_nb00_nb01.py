@@ -1,21 +1,12 @@
 """Exercise checkers of notebooks 00 and 01: right answers pass, wrong ones raise a helpful error."""
-import pytest
 import torch
 import torch.nn.functional as F
 
 from course_utils.bpe import BPETokenizer, merge_pair
-from course_utils.checks import ExpectationError
 from course_utils.env import set_seed
 from course_utils.exercises import nb00, nb01
 from course_utils.tokenizers import Vocab
-
-
-def fails_with(check, answer, *fragments):
-    """The checker must raise ExpectationError whose message contains every fragment."""
-    with pytest.raises(ExpectationError) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+from checker_assertions import fails_with
 
 
 # ---- notebook 00 -------------------------------------------------------------------------------

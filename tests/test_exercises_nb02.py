@@ -2,19 +2,10 @@
 import math
 
 import numpy as np
-import pytest
 import torch
 
-from course_utils.checks import ExpectationError
 from course_utils.exercises import nb02
-
-
-def fails_with(check, answer, *fragments):
-    """The checker must raise ExpectationError whose message contains every fragment."""
-    with pytest.raises(ExpectationError) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+from checker_assertions import fails_with
 
 
 # ---- exercise 1 -----------------------------------------------------------------------------------

@@ -1,19 +1,10 @@
 """Exercise checkers of notebooks 03 and 04: right answers pass, wrong ones raise a helpful error."""
 import math
 
-import pytest
 import torch
 
-from course_utils.checks import ExpectationError
 from course_utils.exercises import nb03, nb04
-
-
-def fails_with(check, answer, *fragments):
-    """The checker must raise ExpectationError whose message contains every fragment."""
-    with pytest.raises(ExpectationError) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+from checker_assertions import fails_with
 
 
 # ---- notebook 03 -------------------------------------------------------------------------------

@@ -2,26 +2,12 @@
 import pytest
 import torch
 
-from course_utils.checks import ExpectationError
 from course_utils.exercises import nb05
 from course_utils.generation import apply_top_p
+from checker_assertions import fails_with
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine OpenMP spin-waits make them crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def fails_with(check, answer, *fragments):
-    """The checker must raise ExpectationError whose message contains every fragment."""
-    with pytest.raises(ExpectationError) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---- exercise 1 -------------------------------------------------------------------------------------

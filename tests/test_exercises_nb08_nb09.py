@@ -3,16 +3,9 @@ import pytest
 import torch
 from collections import Counter
 
-from course_utils.checks import ExpectationError
 from course_utils.dialogue import TECH_SUPPORT_INTENTS
 from course_utils.exercises import nb08, nb09
-
-
-def fails_with(check, answer, *fragments):
-    with pytest.raises(ExpectationError) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+from checker_assertions import fails_with
 
 
 # ---- notebook 08 -------------------------------------------------------------------------------

@@ -3,18 +3,9 @@ import math
 import re
 
 import numpy as np
-import pytest
 
-from course_utils.checks import ExpectationError
 from course_utils.exercises import nb10
-
-
-def fails_with(check, answer, *fragments):
-    """The checker must raise ExpectationError whose message contains every fragment."""
-    with pytest.raises(ExpectationError) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+from checker_assertions import fails_with
 
 
 def exposure_bits(secret, scores):

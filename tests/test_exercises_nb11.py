@@ -1,20 +1,11 @@
 """Exercise checkers of notebook 11: right answers pass, typical wrong ones raise a helpful error."""
 import copy
 
-import pytest
 import torch
 
-from course_utils.checks import ExpectationError
 from course_utils.exercises import nb11
 from course_utils.training import lm_loss
-
-
-def fails_with(check, answer, *fragments):
-    """The checker must raise ExpectationError whose message contains every fragment."""
-    with pytest.raises(ExpectationError) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
+from checker_assertions import fails_with
 
 
 # ---- exercise 1: 6·N·D -----------------------------------------------------------------------------

@@ -8,13 +8,7 @@ from course_utils.transformer import (GPT, Embeddings, FeedForward, GPTConfig, T
                                       sinusoidal_positions)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy machine OpenMP spin-waits make them crawl."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny(**overrides) -> GPT:
