@@ -7,7 +7,7 @@ from typing import Callable, Mapping
 import numpy as np
 import torch
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 from course_utils.env import set_seed
 from course_utils.viz import COURSE_STAGES
 
@@ -28,6 +28,7 @@ MAP_QUESTIONS: dict[str, str] = {
 }
 
 
+@exercise_check
 def check_exercise_1(glossary: Mapping[str, str]) -> None:
     """The learner maps English terms to Chinese: token, attention, perplexity, vocabulary."""
     if not isinstance(glossary, Mapping):
@@ -49,6 +50,7 @@ def _notebook_number(value: object) -> str:
     return digits.zfill(2) if digits.isdigit() else text
 
 
+@exercise_check
 def check_exercise_2(notebook_for: Mapping[str, object]) -> None:
     """The learner reads the course map: which notebook teaches each topic?"""
     names = {number: name for _, notebooks in COURSE_STAGES for number, name in notebooks}
@@ -70,6 +72,7 @@ SOFTMAX_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_3(softmax: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """The learner writes softmax(x) = exp(x - max x) / sum(exp(x - max x)) for a 1-D tensor."""
     for x in SOFTMAX_CASES:
@@ -89,6 +92,7 @@ def check_exercise_3(softmax: Callable[[torch.Tensor], torch.Tensor]) -> None:
     _pass(f"softmax matches torch.softmax on {len(SOFTMAX_CASES)} inputs (including large ones)")
 
 
+@exercise_check
 def check_exercise_4(two_draws: Callable[[int], tuple[torch.Tensor, torch.Tensor]]) -> None:
     """The learner returns two random draws, re-seeding with `seed` before each: they must be equal,
     and a different seed must give different numbers."""

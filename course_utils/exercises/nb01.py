@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils.bpe import BPETokenizer
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 from course_utils.tokenizers import Vocab
 
 
@@ -28,6 +28,7 @@ VOCAB_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_1(build_itos: Callable[..., list[str]]) -> None:
     """The learner's `build_itos(token_lists, min_freq=1, max_size=None)` must list the specials, then
     tokens seen ≥ min_freq times by descending count (ties alphabetical), at most max_size in all."""
@@ -43,6 +44,7 @@ def check_exercise_1(build_itos: Callable[..., list[str]]) -> None:
     _pass(f"build_itos agrees with Vocab.build on {len(VOCAB_CASES)} corpora")
 
 
+@exercise_check
 def check_exercise_2(one_hot: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     """The learner's `one_hot(ids, vocab_size)` must return a float (T, V) matrix with a single 1 per
     row, and `one_hot(ids, V) @ W` must pick the rows `W[ids]`."""
@@ -73,6 +75,7 @@ def _small_tokenizer() -> BPETokenizer:
 ENCODE_CHUNKS = ("lowest", " lowest", " newer", " the", " cat", " mat", "大模型")
 
 
+@exercise_check
 def check_exercise_3(encode_chunk: Callable[[str, list[tuple[int, int]]], list[int]]) -> None:
     """The learner's `encode_chunk(chunk, merges)` turns one pre-tokenized chunk into BPE ids using only
     the merge list (merge i creates id 256 + i); it must agree with `BPETokenizer.encode`."""
@@ -96,6 +99,7 @@ def check_exercise_3(encode_chunk: Callable[[str, list[tuple[int, int]]], list[i
 DECODE_TEXTS = ("low lower lowest", "the cat sat on the mat", "大规模语言模型 🙂")
 
 
+@exercise_check
 def check_exercise_4(decode_from_merges: Callable[[list[int], list[tuple[int, int]]], str]) -> None:
     """The learner rebuilds each token's bytes from the merge list alone (id 256 + i = merge i) and
     decodes ids to text; the result must equal `BPETokenizer.decode`."""

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 from course_utils.ngram import NGramLanguageModel
 
 
@@ -31,6 +31,7 @@ BIGRAM_CASES = (  # (train ids, test ids, vocab size, k)
 )
 
 
+@exercise_check
 def check_exercise_1(bigram_add_k_nll: Callable) -> None:
     """The learner's `bigram_add_k_nll(train_ids, test_ids, vocab_size, k)` must return the mean of
     −ln P(test[i] | test[i−1]) over i ≥ 1, with P = (count(prev, next) + k) / (count(prev) + k·V)."""
@@ -49,6 +50,7 @@ def check_exercise_1(bigram_add_k_nll: Callable) -> None:
 
 
 # ---- exercise 2: GRU cell --------------------------------------------------------------------------
+@exercise_check
 def check_exercise_2(gru_cell: Callable) -> None:
     """The learner's `gru_cell(x, h, W_ih, W_hh, b_ih, b_hh)` must equal torch.nn.GRUCell with those weights."""
     torch.manual_seed(0)
@@ -70,6 +72,7 @@ def check_exercise_2(gru_cell: Callable) -> None:
 
 
 # ---- exercise 3: gradient clipping -------------------------------------------------------------------
+@exercise_check
 def check_exercise_3(clip_by_global_norm: Callable) -> None:
     """The learner's `clip_by_global_norm(grads, max_norm)` must return (clipped grads, total norm before
     clipping) exactly as torch.nn.utils.clip_grad_norm_ does it: scale every gradient by

@@ -7,7 +7,7 @@ from typing import Callable
 
 import torch
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 
 
 def _as_tensor(got, name: str, shape: tuple[int, ...]) -> torch.Tensor:
@@ -28,6 +28,7 @@ LOG_SOFTMAX_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_1(stable_log_softmax: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """The learner's `stable_log_softmax(x)` (over the last dim) must equal torch.log_softmax, even for
     scores of ±1000 where exp() overflows and softmax underflows to 0."""
@@ -53,6 +54,7 @@ def _reference_local_mask(size: int, window: int) -> torch.Tensor:
 LOCAL_CASES = ((5, 1), (5, 2), (6, 3), (4, 4), (4, 10))
 
 
+@exercise_check
 def check_exercise_2(local_causal_mask: Callable[[int, int], torch.Tensor]) -> None:
     """The learner's `local_causal_mask(size, window)` must be a (size, size) bool keep-mask: query t
     may attend to keys t - window + 1 … t."""
@@ -69,6 +71,7 @@ def check_exercise_2(local_causal_mask: Callable[[int, int], torch.Tensor]) -> N
     _pass(f"local_causal_mask is right for {len(LOCAL_CASES)} (size, window) pairs")
 
 
+@exercise_check
 def check_exercise_3(attention_entropy: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """The learner's `attention_entropy(weights)` must return −Σ p log p over the last dim, in nats,
     with 0·log 0 = 0 (masked positions)."""

@@ -7,7 +7,7 @@ from typing import Callable
 import torch
 
 from course_utils.attention import MultiHeadAttention
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 
 
 def _shape(got) -> str:
@@ -19,6 +19,7 @@ def _reference_split(x: torch.Tensor, h: int) -> torch.Tensor:
     return x.view(B, T, h, d_model // h).transpose(1, 2)
 
 
+@exercise_check
 def check_exercise_1(split_heads: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     """The learner's `split_heads(x, h)` must turn (B, T, d_model) into (B, h, T, d_k): head i holds
     features i·d_k … (i+1)·d_k − 1 of every position."""
@@ -39,6 +40,7 @@ def check_exercise_1(split_heads: Callable[[torch.Tensor, int], torch.Tensor]) -
     _pass("split_heads gives (B, h, T, d_k) with head i = features i·d_k … (i+1)·d_k − 1")
 
 
+@exercise_check
 def check_exercise_2(merge_heads: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """The learner's `merge_heads(x)` must undo split_heads: (B, h, T, d_k) → (B, T, h·d_k)."""
     x = torch.arange(2 * 3 * 8, dtype=torch.float32).view(2, 3, 8)
@@ -65,6 +67,7 @@ def _reference_keep_mask(attn_mask, key_padding_mask, B, T_q, T_k) -> torch.Tens
     return keep
 
 
+@exercise_check
 def check_exercise_3(torch_masks_to_keep_mask: Callable) -> None:
     """The learner's `torch_masks_to_keep_mask(attn_mask, key_padding_mask)` must turn torch's masks
     (True = blocked; (T_q, T_k) and (B, T_k)) into one keep-mask that broadcasts to (B, h, T_q, T_k)."""
@@ -93,6 +96,7 @@ def check_exercise_3(torch_masks_to_keep_mask: Callable) -> None:
     _pass("torch_masks_to_keep_mask: True = blocked turned into True = keep, both masks combined")
 
 
+@exercise_check
 def check_exercise_4(mha_parameter_count: Callable[[int, int], int]) -> None:
     """The learner's `mha_parameter_count(d_model, h)` must match MultiHeadAttention's parameter count."""
     for d_model, h in ((8, 1), (8, 2), (64, 8), (256, 8)):

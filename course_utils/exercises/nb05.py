@@ -6,7 +6,7 @@ from typing import Callable
 
 import torch
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 from course_utils.generation import generate
 from course_utils.training import count_parameters
 from course_utils.transformer import GPT, GPTConfig, TransformerBlock
@@ -39,6 +39,7 @@ MIN_P_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_1(apply_min_p: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
     """`apply_min_p(logits, min_p)` keeps tokens whose probability is ≥ min_p × the row's largest
     probability (logits unchanged) and sets the rest to -inf."""
@@ -70,6 +71,7 @@ def _small_configs():
     yield dict(V=11, T=5, C=8, N=1, tie_weights=True, positional="learned")
 
 
+@exercise_check
 def check_exercise_2(gpt_parameter_count: Callable[..., int]) -> None:
     """`gpt_parameter_count(V, T, C, N, tie_weights, positional)` must equal count_parameters(GPT(...))
     for small configs, and give GPT-2 small's 124,439,808."""
@@ -100,6 +102,7 @@ def check_exercise_2(gpt_parameter_count: Callable[..., int]) -> None:
 
 
 # ---- exercise 3: greedy decoding by hand -------------------------------------------------------------
+@exercise_check
 def check_exercise_3(greedy_decode: Callable[[torch.nn.Module, torch.Tensor, int], torch.Tensor]) -> None:
     """`greedy_decode(model, idx, max_new_tokens)` must equal generate(..., strategy="greedy"), including
     prompts that grow past the model's block_size (the context must be cropped)."""
@@ -130,6 +133,7 @@ def reference_post_ln_block(block: TransformerBlock, x: torch.Tensor) -> torch.T
     return block.ln_ff(x + block.ff(x))
 
 
+@exercise_check
 def check_exercise_4(post_ln_block: Callable[[TransformerBlock, torch.Tensor], torch.Tensor]) -> None:
     """`post_ln_block(block, x)` is the original Transformer's order: x = LN(x + Sublayer(x)), with
     self-attention (causal) then feed-forward, reusing the block's modules."""

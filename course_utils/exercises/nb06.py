@@ -7,13 +7,14 @@ from typing import Callable
 
 import torch
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 
 
 def _desc(got) -> str:
     return f"tensor of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else repr(got)
 
 
+@exercise_check
 def check_exercise_1(decoder_io: Callable) -> None:
     """`decoder_io(target, bos_id, eos_id)` → (decoder input, labels): <bos> + target and target + <eos>."""
     cases = [([7, 8, 9], 2, 3), ([5], 2, 3), ([], 2, 3), ([4, 4], 10, 11)]
@@ -33,6 +34,7 @@ def check_exercise_1(decoder_io: Callable) -> None:
     _pass("decoder_io: input = <bos> + target, labels = target + <eos> (shifted by one)")
 
 
+@exercise_check
 def check_exercise_2(source_padding_mask: Callable) -> None:
     """`source_padding_mask(src, pad_id)` → a (B, 1, 1, S) bool keep-mask, False at padding positions."""
     src = torch.tensor([[5, 6, 7, 3], [8, 3, 0, 0], [3, 0, 0, 0]])
@@ -64,6 +66,7 @@ def _reference_beam_step(scores: torch.Tensor, log_probs: torch.Tensor, k: int):
     return top, idx // V, idx % V
 
 
+@exercise_check
 def check_exercise_3(beam_step: Callable) -> None:
     """`beam_step(scores (k,), log_probs (k, V), k)` → the k best (score, beam, token) extensions."""
     g = torch.Generator().manual_seed(0)
@@ -96,6 +99,7 @@ def _reference_clipped_precision(hyp: list[str], ref: list[str], n: int) -> tupl
     return sum((h & r).values()), sum(h.values())
 
 
+@exercise_check
 def check_exercise_4(clipped_matches: Callable) -> None:
     """`clipped_matches(hyp_tokens, ref_tokens, n)` → (matches, total): BLEU's modified n-gram precision."""
     cases = [("the the the the the the the".split(), "the cat is on the mat".split(), 1),

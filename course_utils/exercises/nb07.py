@@ -8,11 +8,12 @@ from typing import Callable
 
 import numpy as np
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 from course_utils.rouge import rouge_n
 from course_utils.summarize import pagerank
 
 
+@exercise_check
 def check_exercise_1(rouge1_f1: Callable) -> None:
     """`rouge1_f1(candidate_tokens, reference_tokens)` → ROUGE-1 F1 with clipped unigram counts."""
     cases = [("the cat sat on the mat".split(), "the cat is on the mat".split()),
@@ -45,6 +46,7 @@ def _graphs():
     return [chain, W]
 
 
+@exercise_check
 def check_exercise_2(my_pagerank: Callable) -> None:
     """`my_pagerank(W, damping)` by power iteration must equal `course_utils.summarize.pagerank`."""
     for W in _graphs():
@@ -74,6 +76,7 @@ def _reference_cosine(a: list[str], b: list[str]) -> float:
     return dot / norm if norm else 0.0
 
 
+@exercise_check
 def check_exercise_3(cosine_similarity: Callable) -> None:
     """`cosine_similarity(a_words, b_words)` → cosine of the two bag-of-words count vectors (0 if empty)."""
     cases = [(["array", "sort", "array"], ["array", "copy"]), (["x"], ["x"]), (["a", "b"], ["c"]), ([], ["a"]),

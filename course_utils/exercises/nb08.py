@@ -6,7 +6,7 @@ from typing import Callable
 
 import numpy as np
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 
 
 def _reference_scores(cm: np.ndarray, positive: int) -> tuple[float, float, float]:
@@ -26,6 +26,7 @@ CONFUSION_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_1(scores_from_confusion: Callable) -> None:
     """(precision, recall, f1) of one class from a confusion matrix (rows = truth, columns = prediction)."""
     for cm, positive, what in CONFUSION_CASES:
@@ -62,6 +63,7 @@ NEGATION_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_2(mark_negation: Callable) -> None:
     """Tokens after a negation (until . : ; ! ?) get the suffix _NEG — same answers as nltk's mark_negation."""
     from nltk.sentiment.util import mark_negation as reference
@@ -80,6 +82,7 @@ def check_exercise_2(mark_negation: Callable) -> None:
     _pass(f"mark_negation agrees with nltk.sentiment.util.mark_negation on {len(NEGATION_CASES)} sentences")
 
 
+@exercise_check
 def check_exercise_3(three_way: Callable[[float], str]) -> None:
     """VADER's rule: positive if compound ≥ 0.05, negative if ≤ −0.05, else neutral."""
     cases = {0.9: "positive", 0.05: "positive", 0.0499: "neutral", 0.0: "neutral", -0.0499: "neutral",

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 
 
 def _number(got, name: str) -> float:
@@ -38,6 +38,7 @@ EXPOSURE_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_1(exposure_bits: Callable) -> None:
     """The learner's `exposure_bits(secret_score, candidate_scores)` must return log2|R| − log2(rank)."""
     for secret, scores, what in EXPOSURE_CASES:
@@ -60,6 +61,7 @@ def _estimate(secret: float, sample: np.ndarray, space: int) -> float:
     return math.log2(space) - math.log2(1 + (space - 1) * fraction)
 
 
+@exercise_check
 def check_exercise_2(estimate_exposure: Callable) -> None:
     """The learner's `estimate_exposure(secret_score, sampled_scores, space_size)` must implement
     rank ≈ 1 + (|R| − 1)·(fraction of samples beating the secret), exposure = log2|R| − log2 rank."""
@@ -95,6 +97,7 @@ HE_SHE_CASES = (
 )
 
 
+@exercise_check
 def check_exercise_3(he_she_log_odds: Callable[[str], float]) -> None:
     """The learner's `he_she_log_odds(text)` must return ln((#he-words + 1) / (#she-words + 1)) with
     he-words = he, him, his and she-words = she, her, counted as whole words, case-insensitively."""
@@ -115,6 +118,7 @@ def _capacity(encode: Callable[[str], list], texts: Sequence[str], context_token
     return context_tokens * chars / tokens
 
 
+@exercise_check
 def check_exercise_4(characters_per_context: Callable) -> None:
     """The learner's `characters_per_context(encode, texts, context_tokens)` must return
     context_tokens × (total characters / total tokens) over all texts."""

@@ -8,7 +8,7 @@ from typing import Callable
 
 import torch
 
-from course_utils.exercises import _fail, _pass
+from course_utils.exercises import _fail, _pass, exercise_check
 from course_utils.training import lm_loss
 from course_utils.transformer import GPT, GPTConfig
 
@@ -35,6 +35,7 @@ _DAYS_HINTS = (  # (wrong answer / right answer, what went wrong)
 )
 
 
+@exercise_check
 def check_exercise_1(days_to_train: Callable[[float, float, float], float]) -> None:
     """`days_to_train(n_params, n_tokens, flops_per_second)` = 6·N·D / FLOP/s / 86 400."""
     cases = [(1e8, 1e10, 1e12), (175e9, 300e9, 1e15), (109_312, 122_880, 5e9)]
@@ -76,6 +77,7 @@ def _scaled(grads: list[torch.Tensor], factor: float) -> list[torch.Tensor]:
 
 
 # ---- exercise 2 ----------------------------------------------------------------------------------
+@exercise_check
 def check_exercise_2(accumulate_gradients: Callable) -> None:
     """`accumulate_gradients(model, x, y, k)` leaves in every `p.grad` the gradient of the full batch's
     mean loss, computed in k micro-batches (each loss scaled by 1/k, gradients summed by backward)."""
@@ -104,6 +106,7 @@ def check_exercise_2(accumulate_gradients: Callable) -> None:
 
 
 # ---- exercise 3 ----------------------------------------------------------------------------------
+@exercise_check
 def check_exercise_3(simulate_ddp_step: Callable) -> None:
     """`simulate_ddp_step(model, x, y, world_size, lr)` returns `world_size` replicas, each trained on
     its slice, gradients averaged (the all-reduce), then one SGD step — all equal to a full-batch step."""
@@ -141,6 +144,7 @@ def reference_memory_per_device_gb(n_params: float, world_size: int, strategy: s
     return total if strategy == "ddp" else total / world_size
 
 
+@exercise_check
 def check_exercise_4(memory_per_device_gb: Callable[[float, int, str], float]) -> None:
     """`memory_per_device_gb(n_params, world_size, strategy)`: 16 bytes per parameter for weights,
     gradients and Adam state; DDP keeps all of it on every device, FSDP shares it out evenly."""
