@@ -10,28 +10,33 @@ from checker_assertions import fails_with
 
 
 # ---- notebook 00 -------------------------------------------------------------------------------
-GLOSSARY = {"token": "词元", "attention": "注意力", "perplexity": "困惑度", "vocabulary": "词汇表"}
+def test_nb00_perplexity():
+    nb00.check_exercise_1(lambda p: torch.exp(-p.log().mean()))
+    fails_with(nb00.check_exercise_1, lambda p: None, "returned None")
+    fails_with(nb00.check_exercise_1, lambda p: 1 / p.mean(), "average the *log*-probabilities")
+    fails_with(nb00.check_exercise_1, lambda p: torch.exp(p.log().mean()), "signs")
+    fails_with(nb00.check_exercise_1, lambda p: "65", "not yet")
 
 
-def test_nb00_glossary(capsys):
-    nb00.check_exercise_1(GLOSSARY)
-    assert "✓" in capsys.readouterr().out
-    nb00.check_exercise_1({**GLOSSARY, "token": "标记", "attention": " 注意力机制 "})  # accepted variants
-    fails_with(nb00.check_exercise_1, {**GLOSSARY, "token": None}, "token", "missing")
-    fails_with(nb00.check_exercise_1, {**GLOSSARY, "perplexity": "复杂度"}, "perplexity", "困惑度")
-    fails_with(nb00.check_exercise_1, ["词元"], "dict")
+def softmax_t(logits, temperature):
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    return torch.softmax(logits / temperature, dim=-1)
 
 
-MAP = {"train BPE from scratch": 1, "finish the article's MultiHeadAttention class": "04",
-       "train a GPT language model": "05_gpt", "sentiment analysis": 8}
+def test_nb00_temperature():
+    nb00.check_exercise_2(softmax_t)
+    fails_with(nb00.check_exercise_2, lambda x, t: None, "returned None")
+    fails_with(nb00.check_exercise_2, lambda x, t: torch.softmax(x * t, -1), "divide the logits by the temperature")
+    fails_with(nb00.check_exercise_2, lambda x, t: torch.softmax(x / t, 0), "last dimension")
+    fails_with(nb00.check_exercise_2, lambda x, t: torch.softmax(x / max(t, 1e-9), -1), "was accepted")
+    fails_with(nb00.check_exercise_2, lambda x, t: torch.softmax(x / t, -1) if t > 0 else 1 / 0, "ZeroDivisionError")
 
-
-def test_nb00_course_map():
-    nb00.check_exercise_2(MAP)
-    fails_with(nb00.check_exercise_2, {**MAP, "sentiment analysis": None}, "sentiment analysis", "missing")
-    fails_with(nb00.check_exercise_2, {**MAP, "train a GPT language model": 3}, "notebook 03",
-               "attention formula")
-    fails_with(nb00.check_exercise_2, {**MAP, "sentiment analysis": 42}, "no such notebook")
+    def vague(x, t):
+        if t <= 0:
+            raise ValueError("bad")
+        return torch.softmax(x / t, -1)
+    fails_with(nb00.check_exercise_2, vague, "name the argument")
 
 
 def stable_softmax(x):

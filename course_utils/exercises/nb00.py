@@ -1,67 +1,71 @@
-"""Checkers for notebook 00 (welcome & setup): glossary, course map, softmax, reproducible seeds."""
+"""Checkers for notebook 00 (welcome & setup): perplexity, softmax temperature, softmax, reproducible seeds."""
 from __future__ import annotations
 
 import random
-from typing import Callable, Mapping
+from typing import Callable
 
 import numpy as np
 import torch
 
 from course_utils.exercises import _fail, _pass, exercise_check
 from course_utils.env import set_seed
-from course_utils.viz import COURSE_STAGES
 
-# Accepted Chinese renderings of each English term (the first one is the course's choice).
-GLOSSARY_ANSWERS: dict[str, tuple[str, ...]] = {
-    "token": ("词元", "标记", "令牌", "词符"),
-    "attention": ("注意力", "注意力机制"),
-    "perplexity": ("困惑度",),
-    "vocabulary": ("词汇表", "词表"),
-}
-
-# Exercise 2: topic → the notebook that teaches it (from the course map).
-MAP_QUESTIONS: dict[str, str] = {
-    "train BPE from scratch": "01",
-    "finish the article's MultiHeadAttention class": "04",
-    "train a GPT language model": "05",
-    "sentiment analysis": "08",
-}
+PERPLEXITY_CASES = (  # (probabilities the model gave the true tokens, expected perplexity)
+    (torch.full((10,), 1 / 65), 65.0),           # uniform guessing over 65 characters
+    (torch.tensor([0.5, 0.25]), 8 ** 0.5),       # geometric mean of 1/p: √(2 · 4)
+    (torch.ones(4), 1.0),                        # always certain and right: no surprise
+    (torch.tensor([0.9, 0.9, 0.9, 1e-6]), float(torch.exp(-torch.tensor([0.9, 0.9, 0.9, 1e-6]).log().mean()))),
+)
 
 
 @exercise_check
-def check_exercise_1(glossary: Mapping[str, str]) -> None:
-    """The learner maps English terms to Chinese: token, attention, perplexity, vocabulary."""
-    if not isinstance(glossary, Mapping):
-        _fail(f"glossary should be a dict {{'token': '…', …}}, got {type(glossary).__name__}")
-    for term, accepted in GLOSSARY_ANSWERS.items():
-        answer = glossary.get(term)
-        if answer is None:
-            _fail(f"glossary[{term!r}] is missing or None — look it up in the Key terms table")
-        if str(answer).strip() not in accepted:
-            _fail(f"glossary[{term!r}] = {answer!r} is not a usual translation; "
-                  f"the course writes {accepted[0]!r} (the Key terms table lists it)")
-    _pass(f"all {len(GLOSSARY_ANSWERS)} terms translated")
-
-
-def _notebook_number(value: object) -> str:
-    """Accept 4, "4", "04" or "04_multi_head_attention" for notebook 04."""
-    text = str(value).strip()
-    digits = text.split("_")[0]
-    return digits.zfill(2) if digits.isdigit() else text
-
-
-@exercise_check
-def check_exercise_2(notebook_for: Mapping[str, object]) -> None:
-    """The learner reads the course map: which notebook teaches each topic?"""
-    names = {number: name for _, notebooks in COURSE_STAGES for number, name in notebooks}
-    for topic, want in MAP_QUESTIONS.items():
-        got = notebook_for.get(topic) if isinstance(notebook_for, Mapping) else None
+def check_exercise_1(perplexity: Callable[[torch.Tensor], float]) -> None:
+    """perplexity(p) = exp(mean(−ln p)) over the probabilities a model gave the true next tokens."""
+    for probs, want in PERPLEXITY_CASES:
+        got = perplexity(probs.clone())
         if got is None:
-            _fail(f"notebook_for[{topic!r}] is missing or None — find the topic in the course map figure")
-        if _notebook_number(got) != want:
-            _fail(f"{topic!r}: notebook {_notebook_number(got)} ({names.get(_notebook_number(got), 'no such notebook')}) "
-                  f"is not the one; look at the map's column for this kind of topic")
-    _pass(f"all {len(MAP_QUESTIONS)} topics placed on the map")
+            _fail("perplexity returned None — return exp of the average negative log-probability")
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            _fail(f"perplexity should return a number, got {type(got).__name__}")
+        if abs(value - want) > 1e-4 * max(1.0, want):
+            hint = ("an average of probabilities is not it: average the *log*-probabilities, then undo the log"
+                    if abs(value - 1 / float(probs.mean())) < 1e-3 * want else
+                    "mind the signs: the loss is the mean of −ln p, and perplexity = e^loss")
+            _fail(f"perplexity({[round(v, 6) for v in probs.tolist()]}) = {value:.4f}, expected {want:.4f} — {hint}")
+    _pass(f"perplexity = exp(mean −ln p) on {len(PERPLEXITY_CASES)} cases; uniform guessing over 65 characters gives 65")
+
+
+TEMPERATURE_LOGITS = torch.tensor([[2.0, 1.0, 0.1], [0.0, 0.0, 3.0], [5.0, -5.0, 0.0]])
+
+
+@exercise_check
+def check_exercise_2(softmax_with_temperature: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
+    """softmax(logits / T) along the last dimension; T ≤ 0 is refused with a ValueError naming `temperature`."""
+    for temperature in (1.0, 0.5, 2.0, 10.0):
+        got = softmax_with_temperature(TEMPERATURE_LOGITS.clone(), temperature)
+        if got is None:
+            _fail("softmax_with_temperature returned None — return the probabilities")
+        want = torch.softmax(TEMPERATURE_LOGITS / temperature, dim=-1)
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            _fail(f"expected a tensor of shape {tuple(want.shape)}, got {type(got).__name__} "
+                  f"{tuple(getattr(got, 'shape', ()))}")
+        if not torch.allclose(got.float(), want, atol=1e-5):
+            _fail(f"at temperature {temperature} row 0 is {[round(v, 3) for v in got[0].tolist()]}, expected "
+                  f"{[round(v, 3) for v in want[0].tolist()]} — divide the logits by the temperature, then "
+                  "softmax over the last dimension")
+    for bad in (0.0, -1.0):
+        try:
+            softmax_with_temperature(TEMPERATURE_LOGITS.clone(), bad)
+        except ValueError as error:
+            if "temperature" not in str(error):
+                _fail(f"the ValueError for temperature={bad} should name the argument, got: {error}")
+            continue
+        except Exception as error:   # noqa: BLE001 — any other error is the wrong kind
+            _fail(f"temperature={bad} raised {type(error).__name__}; raise ValueError saying temperature must be > 0")
+        _fail(f"temperature={bad} was accepted; raise ValueError(f\"temperature must be > 0, got {{temperature}}\")")
+    _pass("softmax(logits / T) for T = 0.5, 1, 2, 10, and T ≤ 0 is refused with a clear ValueError")
 
 
 SOFTMAX_CASES = (

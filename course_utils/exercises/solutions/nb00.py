@@ -2,15 +2,15 @@
 `show_solution(0, k)` prints one. Each block runs after the exercise cell's own code."""
 
 # %% exercise 1
-glossary = {"token": "词元", "attention": "注意力", "perplexity": "困惑度", "vocabulary": "词汇表"}
+def perplexity(probs: torch.Tensor) -> float:
+    loss = -torch.log(probs).mean()          # average surprise in nats: the cross-entropy loss
+    return float(torch.exp(loss))            # undo the log: "as unsure as a uniform choice among … tokens"
 
 # %% exercise 2
-notebook_for = {
-    "train BPE from scratch": 1,
-    "finish the article's MultiHeadAttention class": 4,
-    "train a GPT language model": 5,
-    "sentiment analysis": 8,
-}
+def softmax_with_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    return torch.softmax(logits / temperature, dim=-1)      # (…, V): T < 1 sharpens, T > 1 flattens
 
 # %% exercise 3
 def softmax(x: torch.Tensor) -> torch.Tensor:
