@@ -29,7 +29,8 @@ from pathlib import Path
 
 import torch
 
-from course_utils.data import char_corpus, lm_batcher, lm_eval_windows
+from course_utils.batching import lm_batcher, lm_eval_windows
+from course_utils.data import char_corpus
 from course_utils.optim import make_optimizer
 from course_utils.training import count_parameters, evaluate, lm_loss, lr_at
 from course_utils.transformer import GPT, GPTConfig

@@ -4,7 +4,7 @@ global batch, same model, same steps — the number notebook 11 explains.
     python benchmarks/ddp_throughput.py                      # tiny GPT, 3 rounds (≈ 1 min on 2 idle cores)
     python benchmarks/ddp_throughput.py --size small --steps 40 --rounds 5
 
-Three layouts of the same work, each run with `course_utils.train` in a fresh process:
+Three layouts of the same work, each run with `course_utils.distributed_training` in a fresh process:
   1 process × 1 thread   — the baseline the usual "N× faster with N processes" claim compares against;
   1 process × 2 threads  — what you get on 2 cores without DDP (torch's own intra-op threads);
   2 processes × 1 thread — DDP: each process computes half of every batch, gradients are all-reduced.
@@ -41,7 +41,7 @@ LAYOUTS = {  # name → (processes, threads per process)
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", default="tiny", help="model size of course_utils.train: tiny, small, medium")
+    p.add_argument("--size", default="tiny", help="model size of course_utils.distributed_training: tiny, small, medium")
     p.add_argument("--steps", type=int, default=60, help="optimizer steps per run")
     p.add_argument("--skip", type=int, default=10, help="warm-up steps not timed")
     p.add_argument("--batch-size", type=int, default=32, help="GLOBAL batch, the same for every layout")
@@ -66,7 +66,7 @@ def run_layout(processes: int, threads: int, args: argparse.Namespace, workdir: 
     history.unlink(missing_ok=True)
     launcher = ([str(TORCHRUN), "--standalone", f"--nproc_per_node={processes}"] if processes > 1
                 else [sys.executable])  # --standalone: a free port, so parallel runs do not collide
-    command = [*launcher, "-m", "course_utils.train", "--size", args.size, "--steps", str(args.steps),
+    command = [*launcher, "-m", "course_utils.distributed_training", "--size", args.size, "--steps", str(args.steps),
                "--batch-size", str(args.batch_size), "--block-size", str(args.block_size),
                "--eval-every", str(args.steps), "--out", str(workdir / "ckpt.pt"), "--history", str(history)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
@@ -88,7 +88,7 @@ def main(argv=None) -> dict:
     median = {name: statistics.median(values) for name, values in speeds.items()}
     one, threaded, ddp = (median[name] for name in LAYOUTS)  # the order of LAYOUTS
     result = {
-        "what": "tokens/s of course_utils.train, same global batch and model; DDP with gloo on CPU",
+        "what": "tokens/s of course_utils.distributed_training, same global batch and model; DDP with gloo on CPU",
         "recipe": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"},
         "tokens_per_step": args.batch_size * args.block_size,
         "tokens_per_s_median": {k: round(v) for k, v in median.items()},

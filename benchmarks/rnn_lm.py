@@ -24,7 +24,8 @@ from pathlib import Path
 
 import torch
 
-from course_utils.data import char_corpus, lm_batcher, lm_eval_windows
+from course_utils.batching import lm_batcher, lm_eval_windows
+from course_utils.data import char_corpus
 from course_utils.ngram import NGramLanguageModel
 from course_utils.rnn import RNNLanguageModel
 from course_utils.training import count_parameters, evaluate, lm_loss, lr_at

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_utils.validation import require_str
+
 HE_WORDS = (" he", " him", " his")
 SHE_WORDS = (" she", " her")
 
@@ -28,12 +30,6 @@ GENDER_PAIRS = (("he", "she"), ("king", "queen"), ("lord", "lady"), ("man", "wom
                 ("father", "mother"), ("son", "daughter"), ("husband", "wife"), ("brother", "sister"),
                 ("boy", "girl"), ("duke", "duchess"), ("prince", "princess"), ("master", "mistress"),
                 ("sir", "madam"), ("gentleman", "gentlewoman"), ("lords", "ladies"))
-
-
-def _require_str(value: object, argument: str) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{argument} must be str, got {type(value).__name__}")
-    return value
 
 
 def boundary_ids(tokenizer) -> list[int]:
@@ -51,8 +47,8 @@ def word_log_prob(model: nn.Module, tokenizer, context: str, word: str) -> float
 
         ln P = Σᵢ ln P(wᵢ | context, w<ᵢ) + ln Σ_{b ∈ boundaries} P(b | context, word)
     """
-    _require_str(context, "context")
-    _require_str(word, "word")
+    require_str(context, "context")
+    require_str(word, "word")
     if not context or not word:
         raise ValueError(f"context and word must be non-empty, got {context!r} and {word!r}")
     ids = list(tokenizer.encode(context + word))
@@ -109,7 +105,7 @@ WORD_PATTERN = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 
 def words_of(text: str) -> list[str]:
     """Lower-cased words (letters, with an inner apostrophe: "king's")."""
-    return [w.lower() for w in WORD_PATTERN.findall(_require_str(text, "text"))]
+    return [w.lower() for w in WORD_PATTERN.findall(require_str(text, "text"))]
 
 
 def cooccurrence_counts(text: str, phrase: str, targets: Iterable[str], window: int = 10) -> Counter:
@@ -118,7 +114,7 @@ def cooccurrence_counts(text: str, phrase: str, targets: Iterable[str], window: 
     if isinstance(window, bool) or not isinstance(window, int) or window < 1:
         raise ValueError(f"window must be an int ≥ 1, got {window!r}")
     words = words_of(text)
-    key = words_of(_require_str(phrase, "phrase"))
+    key = words_of(require_str(phrase, "phrase"))
     if not key:
         raise ValueError(f"phrase must contain at least one word, got {phrase!r}")
     targets = {t.lower() for t in targets}
@@ -147,7 +143,7 @@ def swap_gendered_words(text: str, pairs: Sequence[tuple[str, str]] = GENDER_PAI
     "her" is ambiguous (object or possessive); it becomes "him". The result is grammatical most of the time,
     which is enough to move a model's gender statistics.
     """
-    _require_str(text, "text")
+    require_str(text, "text")
     if isinstance(pairs, str) or not all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
         raise ValueError(f"pairs must be (male, female) tuples of str, got {pairs!r}")
     table = _swap_table(pairs)

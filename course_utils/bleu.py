@@ -5,6 +5,10 @@ BP = 1 if c ≥ r else exp(1 − r/c), with c the total hypothesis length and r 
 reference closest in length to each hypothesis. Counts are summed over the whole corpus before dividing
 (corpus BLEU is *not* the mean of sentence BLEUs). A zero precision is smoothed as in mteval-v13a
 ("exp" smoothing): the k-th zero becomes 1 / (2ᵏ · total).
+
+Tokenizers: "13a" (the default, for languages written with spaces), "zh" (Chinese: one token per
+character), "char", "none" — each gives the same tokens as sacrebleu's tokenizer of that name.
+Import it through the one metrics door: `from course_utils.metrics import bleu`.
 """
 from __future__ import annotations
 
@@ -22,18 +26,49 @@ _13A_RULES = [
 ]
 
 
+def _apply_13a_rules(line: str) -> str:
+    for pattern, repl in _13A_RULES:
+        line = pattern.sub(repl, line)
+    return line
+
+
 def tokenize_13a(line: str) -> list[str]:
     """The WMT "13a" tokenization: split off punctuation, keep numbers like 3.14 and 1,000 whole."""
     line = line.replace("<skipped>", "").replace("-\n", "").replace("\n", " ")
     if "&" in line:
         line = line.replace("&quot;", '"').replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    line = f" {line} "
-    for pattern, repl in _13A_RULES:
-        line = pattern.sub(repl, line)
-    return line.split()
+    return _apply_13a_rules(f" {line} ").split()
 
 
-TOKENIZERS = {"13a": tokenize_13a, "char": lambda s: [c for c in s if not c.isspace()],
+# Code-point ranges that sacrebleu's "zh" tokenizer treats as Chinese characters, copied as it has them.
+# Two bounds are typos there ("\u20000" and "\u2a6d6" are two characters each, meant as U+20000 and
+# U+2A6D6); compared as strings they make U+2001–U+2A6D (general punctuation, arrows, …) count as
+# Chinese too. We keep them: the point is to score exactly as sacrebleu does.
+_ZH_RANGES = (
+    ("\u3400", "\u4db5"), ("\u4e00", "\u9fa5"), ("\u9fa6", "\u9fbb"), ("\uf900", "\ufa2d"),
+    ("\ufa30", "\ufa6a"), ("\ufa70", "\ufad9"), ("\u20000", "\u2a6d6"), ("\u2f800", "\u2fa1d"),
+    ("\uff00", "\uffef"), ("\u2e80", "\u2eff"), ("\u3000", "\u303f"), ("\u31c0", "\u31ef"),
+    ("\u2f00", "\u2fdf"), ("\u2ff0", "\u2fff"), ("\u3100", "\u312f"), ("\u31a0", "\u31bf"),
+    ("\ufe10", "\ufe1f"), ("\ufe30", "\ufe4f"), ("\u2600", "\u26ff"), ("\u2700", "\u27bf"),
+    ("\u3200", "\u32ff"), ("\u3300", "\u33ff"),
+)
+
+
+def _is_chinese_char(char: str) -> bool:
+    return any(start <= char <= end for start, end in _ZH_RANGES)
+
+
+def tokenize_zh(line: str) -> list[str]:
+    """sacrebleu's "zh" tokenization: every Chinese character is its own token (Chinese has no spaces,
+    so 13a would see a whole sentence as one word), the rest is split by the 13a punctuation rules.
+
+    "我爱NLP。" → ['我', '爱', 'NLP', '。']
+    """
+    spaced = "".join(f" {c} " if _is_chinese_char(c) else c for c in line.strip())
+    return _apply_13a_rules(spaced).split()
+
+
+TOKENIZERS = {"13a": tokenize_13a, "zh": tokenize_zh, "char": lambda s: [c for c in s if not c.isspace()],
               "none": str.split}
 
 

@@ -14,22 +14,17 @@ import heapq
 import json
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 import regex
+
+from course_utils.validation import require_int, require_str
 
 # GPT-2's pre-tokenisation pattern: contractions, letters, numbers, other symbols, whitespace.
 GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 _SPLIT = regex.compile(GPT2_SPLIT_PATTERN)
 Pair = tuple[int, int]
-
-
-def _check_text(text: object, argument: str = "text") -> str:
-    if isinstance(text, (bytes, bytearray)):
-        raise TypeError(f"{argument} must be str, got bytes; decode it first, e.g. data.decode('utf-8')")
-    if not isinstance(text, str):
-        raise TypeError(f"{argument} must be str, got {type(text).__name__}")
-    return text
 
 
 def merge_pair(ids: tuple[int, ...] | list[int], pair: Pair, new_id: int) -> list[int]:
@@ -83,9 +78,8 @@ class BPETokenizer:
     @classmethod
     def train(cls, text: str, vocab_size: int, verbose: bool = False) -> "BPETokenizer":
         """Learn `vocab_size - 256` merges from `text` (the most frequent pair first)."""
-        _check_text(text)
-        if not isinstance(vocab_size, int) or vocab_size < 256:
-            raise ValueError(f"vocab_size must be an int ≥ 256 (the 256 byte tokens), got {vocab_size!r}")
+        require_str(text)
+        vocab_size = require_int(vocab_size, "vocab_size", minimum=256)  # the 256 byte tokens + merges
         tok = cls()
         # 1) split into chunks and count each distinct chunk once, with its frequency
         chunk_freq = Counter(_SPLIT.findall(text))
@@ -144,7 +138,7 @@ class BPETokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Text → token ids (any Unicode string)."""
-        _check_text(text)
+        require_str(text)
         out: list[int] = []
         for chunk in _SPLIT.findall(text):
             ids = self._cache.get(chunk)
@@ -153,8 +147,10 @@ class BPETokenizer:
             out.extend(ids)
         return out
 
-    def decode(self, ids: list[int]) -> str:
-        """Token ids → text; bytes that are not valid UTF-8 on their own become '\\ufffd'."""
+    def decode(self, ids: Iterable[int]) -> str:
+        """Token ids (a list, or a 1-D tensor / array) → text; bytes that are not valid UTF-8 on their own
+        become '\\ufffd'."""
+        ids = [require_int(i, "ids") for i in ids]  # plain ints: a 0-d tensor is not found in a dict
         bad = [i for i in ids if i not in self.vocab]
         if bad:
             raise ValueError(f"ids must be in [0, {self.vocab_size}), got {bad[:5]}")

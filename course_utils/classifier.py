@@ -8,9 +8,10 @@
 
 B = batch, T = padded length, V = vocabulary size, C = d_model, K = number of classes.
 
-Helpers: `encode_texts` (text → ids), `pad_batch` (ragged → (B, T) + truncation), `classification_batcher`
-(random mini-batches for `train_model`), `predict` (argmax labels); `attention_rollout` / `token_relevance`
-(which words the pooled vector drew on) and `occlusion_importance` (which words changed the decision).
+Helpers: `encode_texts` (text → ids), `classification_batcher` (random mini-batches for `train_model`,
+padded by `course_utils.batching.pad_batch`), `predict` (argmax labels); `attention_rollout` /
+`token_relevance` (which words the pooled vector drew on) and `occlusion_importance` (which words changed
+the decision).
 """
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.attention import padding_mask
+from course_utils.batching import epoch_batcher, pad_batch
 from course_utils.tokenizers import Vocab, word_tokenize
 from course_utils.transformer import Embeddings, TransformerBlock, init_weights
+from course_utils.validation import check_token_ids, require_int
 
 POOLINGS = ("mean", "first")
 
@@ -47,45 +50,18 @@ def encode_texts(texts: Sequence[str], vocab: Vocab, tokenize: Callable[[str], l
     return [prefix + vocab.encode(tokenize(text)) for text in texts]
 
 
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int = 0, max_len: int | None = None) -> torch.Tensor:
-    """Ragged id lists → a (B, T) long tensor, T = the longest (≤ max_len), short rows filled with pad_id.
-
-    Rows longer than max_len keep their first max_len ids. An empty row becomes a single <pad>.
-    """
-    if len(sequences) == 0:
-        raise ValueError("sequences must not be empty")
-    if max_len is not None and (not isinstance(max_len, int) or max_len < 1):
-        raise ValueError(f"max_len must be a positive int or None, got {max_len!r}")
-    rows = [list(s)[:max_len] if max_len else list(s) for s in sequences]
-    T = max(1, max(len(r) for r in rows))
-    out = torch.full((len(rows), T), pad_id, dtype=torch.long)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = torch.as_tensor(r, dtype=torch.long)
-    return out
-
-
 def classification_batcher(sequences: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int = 32,
                            pad_id: int = 0, max_len: int | None = None, seed: int = 0):
     """`get_batch(split)` for `train_model`: a random mini-batch (ids (B, T), labels (B,)), padded only
-    to its own longest row. Every epoch visits each example once, in a seeded random order."""
+    to its own longest row (cut at max_len). Every epoch visits each example once, in a seeded random order."""
     if len(sequences) != len(labels):
         raise ValueError(f"sequences and labels must have the same length, got {len(sequences)} and {len(labels)}")
-    if not isinstance(batch_size, int) or not 1 <= batch_size <= len(sequences):
-        raise ValueError(f"batch_size must be an int in [1, {len(sequences)}], got {batch_size!r}")
     labels = torch.as_tensor(list(labels), dtype=torch.long)
-    generator = torch.Generator().manual_seed(seed)
-    state = {"order": torch.empty(0, dtype=torch.long), "pos": 0}
 
-    def get_batch(split: str = "train"):
-        if split != "train":
-            raise ValueError(f"this batcher serves split='train' only, got {split!r}; evaluate on fixed tensors")
-        if state["pos"] + batch_size > len(state["order"]):  # new epoch: reshuffle
-            state["order"], state["pos"] = torch.randperm(len(sequences), generator=generator), 0
-        idx = state["order"][state["pos"] : state["pos"] + batch_size]
-        state["pos"] += batch_size
-        return pad_batch([sequences[i] for i in idx], pad_id, max_len), labels[idx]
+    def make_batch(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return pad_batch([sequences[i] for i in idx], pad_id, max_len), labels[idx]  # (B, T), (B,)
 
-    return get_batch
+    return epoch_batcher(len(sequences), batch_size, make_batch, seed)
 
 
 @torch.no_grad()
@@ -117,8 +93,7 @@ class BagOfWordsClassifier(nn.Module):
         super().__init__()
         if not isinstance(vocab, Vocab):
             raise TypeError(f"vocab must be a course_utils.tokenizers.Vocab, got {type(vocab).__name__}")
-        if not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes must be an int ≥ 2, got {n_classes!r}")
+        n_classes = require_int(n_classes, "n_classes", minimum=2)
         self.vocab, self.binary = vocab, binary
         self.linear = nn.Linear(len(vocab), n_classes)  # W (K, V) and b (K,)
         nn.init.zeros_(self.linear.weight)
@@ -133,7 +108,7 @@ class BagOfWordsClassifier(nn.Module):
         return counts.clamp_(max=1) if self.binary else counts
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        _check_ids(ids, len(self.vocab))
+        check_token_ids(ids, "ids", len(self.vocab))
         return self.linear(self.features(ids))  # (B, K)
 
     def top_words(self, k: int = 10, positive_class: int = 1) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
@@ -162,10 +137,8 @@ class TransformerClassifier(nn.Module):
                  n_layers: int = 2, d_ff: int | None = None, dropout: float = 0.1, max_len: int = 128,
                  pad_id: int = 0, pooling: str = "mean", positional: str = "learned"):
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("n_classes", n_classes), ("n_layers", n_layers),
-                            ("max_len", max_len)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        vocab_size, n_classes, n_layers, max_len = (require_int(value, name, minimum=1) for name, value in (
+            ("vocab_size", vocab_size), ("n_classes", n_classes), ("n_layers", n_layers), ("max_len", max_len)))
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.pad_id, self.pooling, self.max_len, self.vocab_size = pad_id, pooling, max_len, vocab_size
@@ -178,7 +151,7 @@ class TransformerClassifier(nn.Module):
 
     def encode(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, T) ids → (B, T, C) contextual vectors (every token has seen the whole sentence)."""
-        _check_ids(ids, self.vocab_size)
+        check_token_ids(ids, "ids", self.vocab_size)
         if ids.size(1) > self.max_len:
             raise ValueError(f"sequence length {ids.size(1)} is longer than max_len={self.max_len}; "
                              f"pad_batch(..., max_len={self.max_len}) truncates")
@@ -207,14 +180,6 @@ class TransformerClassifier(nn.Module):
         self(ids)
         self.train(was_training)
         return [block.attn.attn.detach().clone() for block in self.blocks]
-
-
-def _check_ids(ids: torch.Tensor, vocab_size: int) -> None:
-    if not torch.is_tensor(ids) or ids.dim() != 2 or ids.dtype != torch.long:
-        desc = f"{ids.dtype} tensor of shape {tuple(ids.shape)}" if torch.is_tensor(ids) else type(ids).__name__
-        raise ValueError(f"ids must be a (B, T) tensor of token ids (torch.long), got {desc}")
-    if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"ids must be in [0, {vocab_size}), got min {ids.min().item()}, max {ids.max().item()}")
 
 
 # ---------------------------------------------------------------------------------------------------

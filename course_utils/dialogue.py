@@ -23,8 +23,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.generation import choose_next_token, next_token_logits
+from course_utils.batching import epoch_batcher, pad_batch
+from course_utils.generation import generate
 from course_utils.retrieval import simple_tokenize
+from course_utils.validation import require_int
 
 PAD, USER, BOT, END = "<pad>", "<user>", "<bot>", "<end>"
 CHAT_SPECIALS = (PAD, USER, BOT, END)
@@ -129,8 +131,7 @@ def context_window(turn_ids: Sequence[Sequence[int]], budget: int) -> list[int]:
     """The most recent whole turns whose total length fits in `budget` tokens, concatenated.
 
     If even the last turn alone is longer than the budget, its last `budget` tokens are kept."""
-    if not isinstance(budget, int) or budget < 0:
-        raise ValueError(f"budget must be an int ≥ 0, got {budget!r}")
+    budget = require_int(budget, "budget", minimum=0)
     kept: list[list[int]] = []
     used = 0
     for ids in reversed(turn_ids):
@@ -152,8 +153,7 @@ def build_example(tokenizer: ChatTokenizer, context: Sequence[str], response: st
     the bot's reply (and to stop with <end>), not to imitate the user. A response longer than
     `max_response` tokens (default block_size // 2) is cut, and then has no <end>.
     """
-    if not isinstance(block_size, int) or block_size < 4:
-        raise ValueError(f"block_size must be an int ≥ 4, got {block_size!r}")
+    block_size = require_int(block_size, "block_size", minimum=4)
     max_response = max_response or block_size // 2
     reply = [tokenizer.bot_id, *tokenizer.encode(response), tokenizer.end_id][: max_response + 1]
     history = context_window(tokenizer.turns(list(context), last_speaker=USER), block_size + 1 - len(reply))
@@ -163,36 +163,23 @@ def build_example(tokenizer: ChatTokenizer, context: Sequence[str], response: st
 
 
 def pad_examples(examples: Sequence[tuple[list[int], list[int]]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad (inputs, targets) pairs to one (B, T) tensor each; padded targets are -100.
+    """Right-pad (inputs, targets) pairs to one (B, T) tensor each; padded targets are -100 (ignored).
     Right padding is safe for a causal model: no real position ever attends to a later pad."""
     if not examples:
         raise ValueError("examples must not be empty")
-    T = max(len(x) for x, _ in examples)
-    x = torch.full((len(examples), T), pad_id, dtype=torch.long)
-    y = torch.full((len(examples), T), IGNORE, dtype=torch.long)
-    for i, (inp, tgt) in enumerate(examples):
-        x[i, : len(inp)] = torch.tensor(inp)
-        y[i, : len(tgt)] = torch.tensor(tgt)
+    bad = [i for i, (inp, tgt) in enumerate(examples) if len(inp) != len(tgt)]
+    if bad:
+        raise ValueError(f"each example's inputs and targets must have the same length; example {bad[0]} has "
+                         f"{len(examples[bad[0]][0])} inputs and {len(examples[bad[0]][1])} targets")
+    x = pad_batch([inp for inp, _ in examples], pad_id)                      # (B, T)
+    y = pad_batch([tgt for _, tgt in examples], IGNORE)                      # (B, T)
     return x, y
 
 
 def chat_batcher(examples: Sequence[tuple[list[int], list[int]]], batch_size: int, pad_id: int, seed: int = 0):
     """`get_batch(split)` for `train_model`: shuffled epochs of padded (inputs, targets) batches."""
-    if not isinstance(batch_size, int) or not 1 <= batch_size <= len(examples):
-        raise ValueError(f"batch_size must be an int in [1, {len(examples)}], got {batch_size!r}")
-    generator = torch.Generator().manual_seed(seed)
-    state = {"order": torch.empty(0, dtype=torch.long), "pos": 0}
-
-    def get_batch(split: str = "train"):
-        if split != "train":
-            raise ValueError(f"this batcher serves split='train' only, got {split!r}")
-        if state["pos"] + batch_size > len(state["order"]):
-            state["order"], state["pos"] = torch.randperm(len(examples), generator=generator), 0
-        idx = state["order"][state["pos"] : state["pos"] + batch_size].tolist()
-        state["pos"] += batch_size
-        return pad_examples([examples[i] for i in idx], pad_id)
-
-    return get_batch
+    return epoch_batcher(len(examples), batch_size, lambda idx: pad_examples([examples[i] for i in idx.tolist()],
+                                                                              pad_id), seed)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -223,29 +210,22 @@ def score_candidates(model: nn.Module, tokenizer: ChatTokenizer, context: Sequen
     return -token_nll(model, x, y) / n_tokens
 
 
-@torch.no_grad()
 def generate_reply(model: nn.Module, tokenizer: ChatTokenizer, history: Sequence[str], block_size: int,
                    max_new_tokens: int = 60, strategy: str = "greedy", temperature: float = 1.0,
                    top_k: int | None = None, top_p: float | None = None,
                    generator: torch.Generator | None = None) -> str:
-    """The model's answer to the last user turn of `history`: prompt = context window + <bot>, then one
-    token at a time (course_utils.generation) until <end> or max_new_tokens."""
+    """The model's answer to the last user turn of `history`: prompt = context window + <bot>, then
+    `course_utils.generation.generate` one token at a time until <end> or max_new_tokens, with the
+    speaker tokens banned (the model may not switch speaker or write padding)."""
     if isinstance(history, str) or not history:
         raise ValueError("history must be a non-empty list of turns (str), the last one the user's")
     prompt = context_window(tokenizer.turns(list(history), last_speaker=USER), block_size - 1) + [tokenizer.bot_id]
-    idx = torch.tensor([prompt])                                                # (1, T)
-    was_training = model.training
-    model.eval()
-    reply: list[int] = []
-    for _ in range(max_new_tokens):
-        logits = next_token_logits(model, idx)                                  # (1, V)
-        logits[:, [tokenizer.pad_id, tokenizer.user_id, tokenizer.bot_id]] = float("-inf")  # no speaker switch
-        nxt = choose_next_token(logits, strategy, temperature, top_k, top_p, generator)     # (1,)
-        if nxt.item() == tokenizer.end_id:
-            break
-        reply.append(nxt.item())
-        idx = torch.cat([idx, nxt[:, None]], dim=1)
-    model.train(was_training)
+    out = generate(model, torch.tensor([prompt]), max_new_tokens, strategy=strategy,   # (1, T + n_new)
+                   temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
+                   banned_ids=[tokenizer.pad_id, tokenizer.user_id, tokenizer.bot_id], stop_id=tokenizer.end_id)
+    reply = out[0, len(prompt):].tolist()
+    if reply and reply[-1] == tokenizer.end_id:
+        reply.pop()
     return tokenizer.decode(reply)
 
 

@@ -14,8 +14,12 @@ hypotheses (beam search) belong next to `generate` as their own functions that r
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import nn
+
+from course_utils.validation import require_int, require_real
 
 STRATEGIES = ("greedy", "sample")
 
@@ -29,26 +33,25 @@ def _check_logits(logits: torch.Tensor) -> None:
         raise ValueError(f"logits must be a floating-point tensor of shape (..., V), got {desc}")
 
 
-def check_temperature(temperature: float) -> None:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
-        raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+def check_temperature(temperature: float) -> float:
+    """temperature as a float > 0 (NumPy/torch scalars accepted), else ValueError."""
+    return require_real(temperature, "temperature", above=0)
 
 
-def check_top_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"top_k must be an int ≥ 1, got {k!r}")
+def check_top_k(k: int) -> int:
+    """top_k as an int ≥ 1 (NumPy/torch scalars accepted), else ValueError."""
+    return require_int(k, "top_k", minimum=1)
 
 
-def check_top_p(p: float) -> None:
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
-        raise ValueError(f"top_p must be a number in (0, 1], got {p!r}")
+def check_top_p(p: float) -> float:
+    """top_p as a float in (0, 1] (NumPy/torch scalars accepted), else ValueError."""
+    return require_real(p, "top_p", above=0, at_most=1)
 
 
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """logits / T: softmax(z / T) is sharper for T < 1, flatter for T > 1, unchanged for T = 1."""
     _check_logits(logits)
-    check_temperature(temperature)
-    return logits / temperature
+    return logits / check_temperature(temperature)
 
 
 def apply_top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
@@ -57,8 +60,7 @@ def apply_top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
     Ties at the k-th value are broken by position (exactly k survive per row).
     """
     _check_logits(logits)
-    check_top_k(k)
-    k = min(k, logits.size(-1))
+    k = min(check_top_k(k), logits.size(-1))
     keep = logits.topk(k, dim=-1).indices                                   # (…, k)
     filtered = torch.full_like(logits, float("-inf"))
     return filtered.scatter(-1, keep, logits.gather(-1, keep))
@@ -68,11 +70,16 @@ def apply_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
     """Keep the smallest set of most-likely tokens whose total probability is ≥ p; the rest → -inf.
 
     Sort probabilities in descending order; token i survives when the mass *before* it is < p, so the
-    first token always survives and the kept set is the shortest prefix reaching p.
+    first token always survives and the kept set is the shortest prefix reaching p. p = 1 keeps every
+    token (a float cumulative sum can reach 1.0 before the last token, so it is not left to the sum).
+    Probabilities are computed in float32 even for bf16/fp16 logits, so the nucleus does not depend on
+    the logits' precision.
     """
     _check_logits(logits)
-    check_top_p(p)
-    probs, order = logits.softmax(dim=-1).sort(dim=-1, descending=True)   # (…, V) each
+    p = check_top_p(p)
+    if p >= 1.0:
+        return logits
+    probs, order = logits.float().softmax(dim=-1).sort(dim=-1, descending=True)  # (…, V) each, float32
     mass_before = probs.cumsum(dim=-1) - probs                               # (…, V)
     keep_sorted = mass_before < p                                            # a prefix of each row
     keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)     # back to vocabulary order
@@ -106,35 +113,51 @@ def choose_next_token(logits: torch.Tensor, strategy: str = "sample", temperatur
 @torch.no_grad()
 def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, strategy: str = "sample",
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-             generator: torch.Generator | None = None) -> torch.Tensor:
-    """Extend the prompts `idx` (B, T) by `max_new_tokens` tokens → (B, T + max_new_tokens).
+             generator: torch.Generator | None = None, banned_ids: Sequence[int] | None = None,
+             stop_id: int | None = None) -> torch.Tensor:
+    """Extend the prompts `idx` (B, T) by up to `max_new_tokens` tokens → (B, T + n_new).
 
     strategy="greedy" takes the argmax at every step (temperature/top_k/top_p must be left at their
     defaults); strategy="sample" draws from softmax(logits / temperature), optionally restricted by
     top_k and/or top_p. Pass a seeded `torch.Generator` to make sampling repeatable.
+
+    `banned_ids` can never be produced (their logits are set to -inf before choosing, e.g. a chat
+    model's speaker tokens). With `stop_id`, a row that produces it is finished: it is padded with
+    `stop_id` from then on, and generation ends early once every row has finished (the stop token is
+    kept in the output, so a caller can see that the row ended rather than ran out of tokens).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
-    check_temperature(temperature)
+    temperature = check_temperature(temperature)
     if top_k is not None:
-        check_top_k(top_k)
+        top_k = check_top_k(top_k)
     if top_p is not None:
-        check_top_p(top_p)
+        top_p = check_top_p(top_p)
     if strategy == "greedy" and (temperature != 1.0 or top_k is not None or top_p is not None):
         raise ValueError(f"strategy='greedy' ignores temperature/top_k/top_p; got temperature={temperature}, "
                          f"top_k={top_k}, top_p={top_p} — use strategy='sample' to apply them")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be an int ≥ 0, got {max_new_tokens!r}")
+    max_new_tokens = require_int(max_new_tokens, "max_new_tokens", minimum=0)
     if not torch.is_tensor(idx) or idx.dim() != 2 or idx.size(1) < 1:
         desc = f"shape {tuple(idx.shape)}" if torch.is_tensor(idx) else type(idx).__name__
         raise ValueError(f"idx must be a (B, T) tensor of token ids with T ≥ 1, got {desc}")
+    banned = None if banned_ids is None else [require_int(i, "banned_ids", minimum=0) for i in banned_ids]
+    if stop_id is not None:
+        stop_id = require_int(stop_id, "stop_id", minimum=0)
+    finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)  # (B,)
     was_training = model.training
     model.eval()
     try:
         for _ in range(max_new_tokens):
             logits = next_token_logits(model, idx)                           # (B, V)
+            if banned:  # out of place: the model's output may be a view of something it keeps
+                logits = logits.index_fill(-1, torch.tensor(banned, device=logits.device), float("-inf"))
             nxt = choose_next_token(logits, strategy, temperature, top_k, top_p, generator)  # (B,)
+            if stop_id is not None:
+                nxt = nxt.masked_fill(finished, stop_id)                     # finished rows stay finished
+                finished |= nxt == stop_id
             idx = torch.cat([idx, nxt[:, None]], dim=1)                      # (B, T + 1)
+            if stop_id is not None and bool(finished.all()):
+                break
     finally:
         model.train(was_training)
     return idx

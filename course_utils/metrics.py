@@ -1,11 +1,21 @@
-"""Evaluation metrics: perplexity, BLEU (sacrebleu-compatible), ROUGE (rouge-score-compatible),
-and classification metrics (accuracy, precision / recall / F1, confusion matrix)."""
+"""Every evaluation metric of the course, through one door: perplexity, BLEU (sacrebleu-compatible),
+ROUGE (rouge-score-compatible) and classification metrics (accuracy, precision / recall / F1, confusion
+matrix). Import them from here (`from course_utils.metrics import bleu, rouge_n`); BLEU and ROUGE are
+implemented in `course_utils.bleu` and `course_utils.rouge`, which notebooks and tests do not import.
+"""
 from __future__ import annotations
 
 import math
+import numbers
 
-from course_utils.bleu import bleu  # noqa: F401  (re-exported: course_utils.metrics.bleu)
-from course_utils.rouge import rouge  # noqa: F401  (re-exported: course_utils.metrics.rouge)
+from course_utils.bleu import TOKENIZERS as BLEU_TOKENIZERS
+from course_utils.bleu import bleu, bleu_statistics, ngram_counts, tokenize_13a, tokenize_zh
+from course_utils.rouge import lcs_length, rouge, rouge_l, rouge_n, rouge_tokenize
+
+__all__ = ["perplexity",
+           "bleu", "bleu_statistics", "ngram_counts", "tokenize_13a", "tokenize_zh", "BLEU_TOKENIZERS",
+           "rouge", "rouge_n", "rouge_l", "rouge_tokenize", "lcs_length",
+           "accuracy", "confusion_matrix", "precision_recall_f1", "f1_score"]
 
 
 def perplexity(mean_nll: float) -> float:
@@ -32,6 +42,11 @@ def _as_label_list(labels, name: str) -> list:
     except TypeError:
         raise TypeError(f"{name} must be a sequence of labels, got {type(labels).__name__}") from None
     return labels
+
+
+def _label_kind(label) -> str:
+    """'number' for any int/float/NumPy number (0 and np.int64(1) are labels of one kind), else the type name."""
+    return "number" if isinstance(label, numbers.Number) else type(label).__name__
 
 
 def _check_pair(y_true, y_pred) -> tuple[list, list]:
@@ -75,8 +90,16 @@ def precision_recall_f1(y_true, y_pred, positive=1) -> tuple[float, float, float
         recall    = TP / (TP + FN)   — of the positive items, how many did we find?
         F1        = 2 · P · R / (P + R)   (harmonic mean; 0 when P + R = 0)
 
-    A ratio whose denominator is 0 counts as 0 (nothing predicted / nothing to find)."""
+    A ratio whose denominator is 0 counts as 0 (nothing predicted / nothing to find), e.g. labels 0/1 with
+    no 1 anywhere. A `positive` of another kind than the labels (the default 1 with "pos"/"neg" labels) is
+    a mistake that would silently score 0, so it raises."""
     y_true, y_pred = _check_pair(y_true, y_pred)
+    if positive not in y_true and positive not in y_pred:
+        kinds = {_label_kind(x) for x in (*y_true, *y_pred)}
+        if _label_kind(positive) not in kinds:
+            seen = sorted({repr(x) for x in (*y_true, *y_pred)})
+            raise ValueError(f"positive={positive!r} is not a label of this data (labels seen: {', '.join(seen)}); "
+                             f"pass the label of the class to score, e.g. positive={y_true[0]!r}")
     tp = sum(t == positive and p == positive for t, p in zip(y_true, y_pred))
     fp = sum(t != positive and p == positive for t, p in zip(y_true, y_pred))
     fn = sum(t == positive and p != positive for t, p in zip(y_true, y_pred))

@@ -23,8 +23,10 @@ import torch
 from torch import nn
 
 from course_utils.attention import padding_mask
+from course_utils.batching import pad_batch
 from course_utils.tokenizers import SPECIAL_TOKENS, Vocab
 from course_utils.transformer import Embeddings, TransformerBlock, check_config, init_weights
+from course_utils.validation import check_token_ids, require_int
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -80,22 +82,9 @@ class TextCodec:
 
 
 # ---------------------------------------------------------------------------------------------------
-# 2) batching: pad variable-length sequences into rectangles; the loss ignores the padding
+# 2) batching: pad variable-length sequences into rectangles (course_utils.batching.pad_batch); the loss
+#    ignores the padding
 # ---------------------------------------------------------------------------------------------------
-def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int = 0, length: int | None = None) -> torch.Tensor:
-    """Right-pad lists of ids into a (B, T) long tensor, T = the longest sequence (or `length`)."""
-    if len(sequences) == 0:
-        raise ValueError("sequences must contain at least one sequence, got an empty list")
-    longest = max(len(s) for s in sequences)
-    length = longest if length is None else length
-    if length < longest:
-        raise ValueError(f"length={length} is shorter than the longest sequence ({longest} ids)")
-    out = torch.full((len(sequences), max(1, length)), pad_id, dtype=torch.long)  # (B, T)
-    for row, seq in enumerate(sequences):
-        out[row, : len(seq)] = torch.as_tensor(list(seq), dtype=torch.long)
-    return out
-
-
 def collate(pairs: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int = 0, bos_id: int = 2,
             eos_id: int = 3) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(source ids, target ids) pairs → the three padded tensors of teacher forcing:
@@ -139,9 +128,12 @@ class Seq2SeqData:
         return collate(self.ids, self.tgt_codec.pad_id, self.tgt_codec.bos_id, self.tgt_codec.eos_id)
 
     def batcher(self, batch_size: int, seed: int = 0) -> Callable[[str], tuple[torch.Tensor, ...]]:
-        """`get_batch("train")`: `batch_size` pairs drawn at random (seeded), padded to the batch's longest."""
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        """`get_batch("train")`: `batch_size` pairs drawn at random (seeded), padded to the batch's longest.
+
+        Pairs are drawn *with* replacement, independently for every batch (unlike the shuffled epochs of
+        `course_utils.batching.epoch_batcher`): a batch may repeat a pair. With thousands of pairs and a
+        few hundred steps this hardly matters, and notebooks 06–07's committed results were trained so."""
+        batch_size = require_int(batch_size, "batch_size", minimum=1)
         rng = random.Random(seed)
         codec = self.tgt_codec
 
@@ -181,18 +173,6 @@ class Seq2SeqConfig:
         return asdict(self)
 
 
-def _check_ids(name: str, ids: torch.Tensor, max_len: int, vocab_size: int, max_name: str) -> None:
-    if not torch.is_tensor(ids) or ids.dim() != 2 or ids.dtype != torch.long:
-        desc = f"{ids.dtype} tensor of shape {tuple(ids.shape)}" if torch.is_tensor(ids) else type(ids).__name__
-        raise ValueError(f"{name} must be a (B, T) tensor of token ids (torch.long), got {desc}")
-    if ids.size(1) > max_len:
-        raise ValueError(f"{name} has length {ids.size(1)}, longer than {max_name}={max_len}: shorten the "
-                         f"input or build the model with a larger {max_name}")
-    if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
-        raise ValueError(f"{name} ids must be in [0, {vocab_size}), got values from {ids.min().item()} "
-                         f"to {ids.max().item()}")
-
-
 class EncoderDecoder(nn.Module):
     """The Transformer of "Attention Is All You Need" (pre-LayerNorm): `forward(src, tgt_in)` → logits."""
 
@@ -221,7 +201,7 @@ class EncoderDecoder(nn.Module):
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Source ids (B, S) → (memory (B, S, C), source mask (B, 1, 1, S))."""
         c = self.config
-        _check_ids("src", src, c.max_src_len, c.src_vocab_size, "max_src_len")
+        check_token_ids(src, "src", c.src_vocab_size, c.max_src_len, "max_src_len")
         src_mask = self.source_mask(src)
         if not src_mask.any(dim=-1).all():
             raise ValueError("src has a row made only of padding: every source needs at least one token "
@@ -234,7 +214,7 @@ class EncoderDecoder(nn.Module):
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, src_mask: torch.Tensor) -> torch.Tensor:
         """Decoder input ids (B, T) attending over memory (B, S, C) → next-token logits (B, T, V_tgt)."""
         c = self.config
-        _check_ids("tgt_in", tgt_in, c.max_tgt_len, c.tgt_vocab_size, "max_tgt_len")
+        check_token_ids(tgt_in, "tgt_in", c.tgt_vocab_size, c.max_tgt_len, "max_tgt_len")
         y = self.tgt_embed(tgt_in)                    # (B, T, C)
         for block in self.decoder:
             y = block(y, memory=memory, memory_mask=src_mask)  # causal self-attn, then cross-attn to source
@@ -263,9 +243,7 @@ def seq2seq_loss(pad_id: int = 0) -> Callable[[torch.Tensor, torch.Tensor], torc
 # 4) decoding: greedy and beam search (re-running the decoder on the growing prefix; no KV cache)
 # ---------------------------------------------------------------------------------------------------
 def _decode_limit(model: EncoderDecoder, max_len: int | None) -> int:
-    limit = model.config.max_tgt_len - 1 if max_len is None else max_len
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"max_len must be a positive int, got {max_len!r}")
+    limit = model.config.max_tgt_len - 1 if max_len is None else require_int(max_len, "max_len", minimum=1)
     if limit > model.config.max_tgt_len - 1:
         raise ValueError(f"max_len={limit} needs a decoder input of {limit + 1} tokens, but the model's "
                          f"max_tgt_len is {model.config.max_tgt_len}; use max_len ≤ {model.config.max_tgt_len - 1}")
@@ -319,8 +297,7 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, beam_size: int = 4, ma
     hypothesis with the highest length-normalised score `length_normalised(log P, |y|, alpha)`.
     beam_size=1 is exactly greedy decoding. Returns B lists of target ids without <bos>/<eos>.
     """
-    if isinstance(beam_size, bool) or not isinstance(beam_size, int) or beam_size < 1:
-        raise ValueError(f"beam_size must be a positive int, got {beam_size!r}")
+    beam_size = require_int(beam_size, "beam_size", minimum=1)
     if alpha < 0:
         raise ValueError(f"alpha must be ≥ 0, got {alpha}")
     c, k = model.config, beam_size
@@ -421,6 +398,6 @@ def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> float:
     return sum(h == r for h, r in zip(hypotheses, references)) / len(hypotheses)
 
 
-__all__ = ["TextCodec", "pad_batch", "collate", "Seq2SeqData", "Seq2SeqConfig", "EncoderDecoder", "seq2seq_loss",
+__all__ = ["TextCodec", "collate", "Seq2SeqData", "Seq2SeqConfig", "EncoderDecoder", "seq2seq_loss",
            "greedy_decode", "beam_search", "length_normalised", "cross_attention_weights", "translate",
            "exact_match"]

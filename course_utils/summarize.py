@@ -18,6 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
+from course_utils.validation import require_str
+
 METHODS = ("lead", "frequency", "textrank")
 
 
@@ -30,14 +32,9 @@ def _sentencizer():
     return nlp
 
 
-def _require_str(name: str, text: object) -> None:
-    if not isinstance(text, str):
-        raise TypeError(f"{name} must be str, got {type(text).__name__}")
-
-
 def split_sentences(text: str) -> list[str]:
     """Sentences of `text` (whitespace-trimmed, empty ones dropped) by spaCy's sentencizer."""
-    _require_str("text", text)
+    require_str(text, "text")
     return [s.text.strip() for s in _sentencizer()(text).sents if s.text.strip()]
 
 
@@ -51,7 +48,7 @@ def stop_words() -> frozenset[str]:
 
 def content_words(sentence: str) -> list[str]:
     """Lower-cased alphanumeric tokens of a sentence that are not stop words."""
-    _require_str("sentence", sentence)
+    require_str(sentence, "sentence")
     stops = stop_words()
     tokens = (t.lower_ for t in _sentencizer().tokenizer(sentence))
     return [t for t in tokens if any(c.isalnum() for c in t) and t not in stops]

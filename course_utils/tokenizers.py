@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Iterable, Sequence
 
 from course_utils.bpe import BPETokenizer, GPT2_SPLIT_PATTERN  # noqa: F401  (re-exported)
+from course_utils.validation import require_str
 
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<bos>", "<eos>"
 SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)
@@ -91,13 +92,8 @@ class Vocab:
 
 def char_tokenize(text: str) -> list[str]:
     """One token per Unicode character."""
-    _require_str(text)
+    require_str(text)
     return list(text)
-
-
-def _require_str(text: object) -> None:
-    if not isinstance(text, str):
-        raise TypeError(f"text must be str, got {type(text).__name__}")
 
 
 @functools.lru_cache(maxsize=None)
@@ -124,7 +120,7 @@ def word_tokenize(text: str, backend: str = "nltk", lang: str = "en") -> list[st
     nltk: NLTK's improved Treebank rules; spacy: spaCy's rule-based tokenizer (`spacy.blank(lang)`);
     jieba: Chinese word segmentation; whitespace: `str.split()`.
     """
-    _require_str(text)
+    require_str(text)
     if backend == "nltk":
         from nltk.tokenize import NLTKWordTokenizer
 
@@ -163,7 +159,7 @@ class CharTokenizer:
     @classmethod
     def from_text(cls, text: str) -> "CharTokenizer":
         """The sorted set of characters in `text` becomes the vocabulary."""
-        _require_str(text)
+        require_str(text)
         return cls(sorted(set(text)))
 
     @property
@@ -171,7 +167,7 @@ class CharTokenizer:
         return len(self.itos)
 
     def encode(self, text: str) -> list[int]:
-        _require_str(text)
+        require_str(text)
         unknown = sorted(set(text) - self.stoi.keys())
         if unknown:
             raise ValueError(f"text has characters outside the vocabulary: {unknown[:10]}")

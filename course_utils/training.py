@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_utils.validation import require_int, require_real
+
 
 def lm_loss(logits: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
     """Mean cross-entropy over every position: logits (B, T, V), targets (B, T)."""
@@ -77,23 +79,25 @@ def train_model(model: nn.Module, get_batch: Callable[[str], Sequence[torch.Tens
     """Train with AdamW for `steps` steps on batches from `get_batch("train")`.
 
     Every `eval_every` steps (and at the end) the loss on `val_data` is recorded, so a learner sees
-    held-out loss next to training loss.
+    held-out loss next to training loss. The learning rate warms up linearly for `warmup_steps`, then
+    follows a cosine down to `min_lr_ratio` of its peak. The peak is `lr` for the AdamW built here; a
+    passed `optimizer` keeps its own learning rate per parameter group (`SGD(params, lr=0.5)` peaks at
+    0.5), which the schedule scales, and `lr` is then not used.
     """
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
-    if lr <= 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
+    steps = require_int(steps, "steps", minimum=1)
+    lr = require_real(lr, "lr", above=0)
     from tqdm.auto import tqdm
 
     device = next(model.parameters()).device
     optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    peaks = [group.setdefault("initial_lr", group["lr"]) for group in optimizer.param_groups]  # each group's own
     eval_every = eval_every or steps
     history, running, start = History(), [], time.perf_counter()
     model.train()
     bar = tqdm(range(steps), disable=not progress, desc="training", mininterval=1.0)
     for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, steps, lr, warmup_steps, min_lr_ratio)
+        for group, peak in zip(optimizer.param_groups, peaks):
+            group["lr"] = lr_at(step, steps, peak, warmup_steps, min_lr_ratio)
         *inputs, targets = (t.to(device) for t in get_batch("train"))
         loss = loss_fn(model(*inputs), targets)
         optimizer.zero_grad(set_to_none=True)

@@ -23,22 +23,25 @@ import torch
 from torch import nn
 
 from course_utils.attention import MultiHeadAttention
+from course_utils.validation import check_token_ids, require_int, require_real
 
 POSITIONAL_KINDS = ("learned", "sinusoidal")
 
 
 def check_config(config, positive_ints: Sequence[str]) -> None:
     """Validate a model config (GPTConfig, Seq2SeqConfig) at construction, so a bad size fails here with
-    its name and value, not later as a shape error inside torch."""
+    its name and value, not later as a shape error inside torch. NumPy/torch integer scalars are accepted
+    and stored back as plain ints (a config must stay plain data for a weights_only checkpoint)."""
     for name in positive_ints:
-        value = getattr(config, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        setattr(config, name, require_int(getattr(config, name), name, minimum=1))
+    if getattr(config, "d_ff", None) is not None:
+        config.d_ff = require_int(config.d_ff, "d_ff", minimum=1)
     if config.d_model % config.n_heads:
         raise ValueError(f"d_model must be divisible by n_heads, got d_model={config.d_model} and "
                          f"n_heads={config.n_heads}")
-    if not 0.0 <= config.dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {config.dropout}")
+    dropout = require_real(config.dropout, "dropout", at_least=0, below=1)
+    if type(config.dropout) not in (int, float):  # a NumPy/torch scalar: store a plain float
+        config.dropout = dropout
     if config.positional not in POSITIONAL_KINDS:
         raise ValueError(f"positional must be one of {POSITIONAL_KINDS}, got {config.positional!r}")
 
@@ -55,9 +58,7 @@ def sinusoidal_positions(T: int, d: int) -> torch.Tensor:
     Each pair of columns is a clock ticking at its own frequency, so every position gets a unique
     pattern and a fixed offset is a fixed rotation (which attention can learn to read).
     """
-    for name, value in (("T", T), ("d", d)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    T, d = require_int(T, "T", minimum=1), require_int(d, "d", minimum=1)
     pos = torch.arange(T, dtype=torch.float32)[:, None]                    # (T, 1)
     two_i = torch.arange(0, d, 2, dtype=torch.float32)                     # (ceil(d/2),)
     angle = pos / 10000 ** (two_i / d)                                     # (T, ceil(d/2))
@@ -219,9 +220,9 @@ class GPT(nn.Module):
         return self.config.block_size
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        if not torch.is_tensor(idx) or idx.dim() != 2 or idx.dtype != torch.long:
-            desc = f"{idx.dtype} tensor of shape {tuple(idx.shape)}" if torch.is_tensor(idx) else type(idx).__name__
-            raise ValueError(f"idx must be a (B, T) tensor of token ids (torch.long), got {desc}")
+        """idx (B, T) → logits (B, T, V). Ids outside [0, vocab_size) raise a ValueError here, instead of an
+        IndexError on the CPU or a device-side assert that would poison a CUDA session."""
+        check_token_ids(idx, "idx", self.config.vocab_size)
         T = idx.size(1)
         if T > self.config.block_size:
             raise ValueError(f"sequence length {T} is longer than block_size={self.config.block_size}; "

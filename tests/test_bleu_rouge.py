@@ -3,8 +3,7 @@ import sacrebleu
 from hypothesis import given, settings, strategies as st
 from rouge_score import rouge_scorer
 
-from course_utils.bleu import bleu, tokenize_13a
-from course_utils.rouge import rouge
+from course_utils.metrics import bleu, rouge, tokenize_13a, tokenize_zh
 
 CASES = [
     (["the cat sat on the mat", "a quick brown fox"], ["the cat is on the mat", "the quick brown fox jumps"]),
@@ -80,3 +79,29 @@ def test_rouge_bad_inputs():
         rouge([], [])
     with pytest.raises(TypeError, match="not a single str"):
         rouge("a", "a")
+
+
+ZH_CASES = [
+    (["我爱自然语言处理"], ["我喜欢自然语言处理"]),                       # 13a sees one "word" each: BLEU 0
+    (["今天天气很好。", "他说：“你好！”"], ["今天的天气很好。", "他说：“您好！”"]),  # full-width punctuation
+    (["我在2019年学了Python 3.10，很有意思"], ["我2019年开始学Python 3.10，非常有意思"]),  # mixed scripts, numbers
+    (["价格是$3.50——太贵了…"], ["价格是 $3.50 —— 太贵了 …"]),                # punctuation sacrebleu counts as CJK
+    (["", "北京"], ["北京欢迎你", "北京"]),                                   # empty hypothesis
+]
+
+
+@pytest.mark.parametrize("hyps, refs", ZH_CASES)
+def test_bleu_zh_equals_sacrebleu(hyps, refs):
+    from sacrebleu.tokenizers.tokenizer_zh import TokenizerZh
+
+    sacre_zh = TokenizerZh()
+    for line in hyps + refs:
+        assert tokenize_zh(line) == sacre_zh(line).split(), line
+    assert bleu(hyps, refs, tokenize="zh") == pytest.approx(sacre(hyps, refs, "zh"), abs=1e-9)
+
+
+def test_chinese_needs_the_zh_tokenizer():
+    hyp, ref = ["我爱自然语言处理"], ["我喜欢自然语言处理"]
+    assert bleu(hyp, ref) == 0.0                                  # 13a: no shared "word"
+    assert bleu(hyp, ref, tokenize="zh") == pytest.approx(62.40195441936915, abs=1e-9)
+

@@ -3,10 +3,11 @@ classifier ignores padding and learns a toy task, attention rollout is a proper 
 import pytest
 import torch
 
+from course_utils.batching import pad_batch
 from course_utils.classifier import (BagOfWordsClassifier, TransformerClassifier, attention_rollout,
                                      classification_batcher, cross_entropy_loss, encode_texts,
-                                     occlusion_importance, pad_batch, predict, predict_proba,
-                                     sentiment_tokenize, token_relevance)
+                                     occlusion_importance, predict, predict_proba, sentiment_tokenize,
+                                     token_relevance)
 from course_utils.tokenizers import Vocab
 from course_utils.training import train_model
 

@@ -134,6 +134,40 @@ def test_generate_reply_stops_at_end_and_never_switches_speaker(tok):
         generate_reply(model, tok, "hi", block_size=32)
 
 
+def _reference_reply(model, tok, history, block_size, max_new_tokens, strategy, temperature, top_k, top_p, generator):
+    """The loop generate_reply had before it reused generation.generate: the numbers must not change."""
+    from course_utils.generation import choose_next_token, next_token_logits
+
+    prompt = context_window(tok.turns(list(history), last_speaker=USER), block_size - 1) + [tok.bot_id]
+    idx, reply = torch.tensor([prompt]), []
+    model.eval()
+    with torch.no_grad():
+        for _ in range(max_new_tokens):
+            logits = next_token_logits(model, idx)
+            logits[:, [tok.pad_id, tok.user_id, tok.bot_id]] = float("-inf")
+            nxt = choose_next_token(logits, strategy, temperature, top_k, top_p, generator)
+            if nxt.item() == tok.end_id:
+                break
+            reply.append(nxt.item())
+            idx = torch.cat([idx, nxt[:, None]], dim=1)
+    return tok.decode(reply)
+
+
+@pytest.mark.parametrize("kwargs", [{"strategy": "greedy"},
+                                    {"strategy": "sample", "temperature": 0.8, "top_k": 5},
+                                    {"strategy": "sample", "top_p": 0.9}])
+def test_generate_reply_is_generate_with_banned_speakers_and_a_stop_token(tok, kwargs):
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=32, d_model=16, n_heads=2, n_layers=1))
+    history = ["my printer is not printing"]
+    full = {"strategy": "greedy", "temperature": 1.0, "top_k": None, "top_p": None, **kwargs}
+    for seed in range(3):
+        ours = generate_reply(model, tok, history, 32, 20, generator=torch.Generator().manual_seed(seed), **kwargs)
+        reference = _reference_reply(model, tok, history, 32, 20, generator=torch.Generator().manual_seed(seed),
+                                     **full)
+        assert ours == reference
+
+
 def test_token_f1():
     assert token_f1("check the cable", "check the cable") == 1.0
     assert token_f1("hello", "goodbye") == 0.0

@@ -87,8 +87,8 @@ def test_context_is_cropped_to_block_size():
 @pytest.mark.parametrize("kwargs, message", [
     ({"temperature": 0}, "temperature must be a number > 0, got 0"),
     ({"temperature": -1.0}, "temperature must be a number > 0, got -1.0"),
-    ({"top_k": 0}, "top_k must be an int ≥ 1, got 0"),
-    ({"top_k": 2.5}, "top_k must be an int ≥ 1, got 2.5"),
+    ({"top_k": 0}, "top_k must be a positive int, got 0"),
+    ({"top_k": 2.5}, "top_k must be a positive int, got 2.5"),
     ({"top_p": 0.0}, r"top_p must be a number in \(0, 1\], got 0.0"),
     ({"top_p": 1.5}, r"top_p must be a number in \(0, 1\], got 1.5"),
     ({"strategy": "beam"}, "strategy must be one of"),
@@ -108,3 +108,47 @@ def test_bad_logits_and_prompts():
     with pytest.raises(ValueError, match="idx must be a \\(B, T\\) tensor"):
         generate(FixedNext([0.0, 1.0]), torch.zeros(3, dtype=torch.long), 2)
     assert choose_next_token(torch.tensor([[0.0, 9.0]]), "greedy").tolist() == [1]
+
+
+def test_numpy_and_torch_scalars_are_numbers():
+    import numpy as np
+
+    model = FixedNext([0.0, 1.0, 2.0])
+    idx = torch.zeros(1, 1, dtype=torch.long)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    plain = generate(model, idx, 4, temperature=0.7, top_k=1, top_p=0.9, generator=g())
+    assert torch.equal(generate(model, idx, np.int64(4), temperature=np.float32(0.7), top_k=np.int64(1),
+                                top_p=np.float64(0.9), generator=g()), plain)
+    assert torch.equal(generate(model, idx, 4, temperature=torch.tensor(0.7), top_k=torch.tensor(1),
+                                generator=g()), plain)
+
+
+def test_top_p_one_keeps_every_token_of_a_large_vocabulary():
+    logits = torch.randn(2, 50_257, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(apply_top_p(logits, 1.0)).all()
+    assert torch.isfinite(apply_top_p(logits, 1)).all()
+
+
+def test_top_p_computes_in_float32_for_half_precision_logits():
+    logits = (3 * torch.randn(4, 5_000, generator=torch.Generator().manual_seed(1))).to(torch.bfloat16)
+    for p in (0.5, 0.9):
+        kept = torch.isfinite(apply_top_p(logits, p))
+        assert torch.equal(kept, torch.isfinite(apply_top_p(logits.float(), p)))
+        assert apply_top_p(logits, p).dtype == torch.bfloat16                 # the logits keep their dtype
+
+
+def test_banned_ids_are_never_produced_and_stop_id_ends_each_row():
+    model = FixedNext([5.0, 0.0, 9.0, 1.0])                                   # prefers 2, then 0, then 3
+    idx = torch.zeros(2, 1, dtype=torch.long)
+    out = generate(model, idx, 3, strategy="greedy", banned_ids=[2])
+    assert out[:, 1:].tolist() == [[0, 0, 0], [0, 0, 0]]
+    out = generate(model, idx, 5, strategy="greedy", banned_ids=[2], stop_id=0)
+    assert out.tolist() == [[0, 0], [0, 0]]                                   # stopped at once, stop kept
+    out = generate(model, idx, 30, banned_ids=[0, 2], stop_id=1, generator=torch.Generator().manual_seed(0))
+    assert (out[:, 1:] != 2).all() and (out[:, 1:] != 0).all()
+    assert out.size(1) < 31 and (out[:, -1] == 1).all()                      # ended early: every row stopped
+    for row in out.tolist():                                                   # once stopped, a row stays stopped
+        first = row.index(1, 1)
+        assert set(row[first:]) == {1}
+    with pytest.raises(ValueError, match="stop_id must be an int ≥ 0, got -1"):
+        generate(model, idx, 2, stop_id=-1)

@@ -68,3 +68,12 @@ def test_bad_input_names_the_argument():
         f1_score([0], [0], average="micro")
     with pytest.raises(ValueError, match="missing"):
         confusion_matrix([0, 1], [0, 2], labels=[0, 1])
+
+
+def test_an_unknown_positive_label_raises_instead_of_scoring_zero():
+    with pytest.raises(ValueError, match=r"positive=1 is not a label of this data \(labels seen: 'neg', 'pos'\)"):
+        precision_recall_f1(["pos", "neg"], ["pos", "pos"])
+    with pytest.raises(ValueError, match="positive='yes' is not a label"):
+        f1_score([0, 1], [1, 1], positive="yes")
+    assert precision_recall_f1(["pos", "neg"], ["pos", "pos"], positive="pos") == pytest.approx((0.5, 1.0, 2 / 3))
+    assert precision_recall_f1(np.array([0, 0]), np.array([0, 0])) == (0.0, 0.0, 0.0)   # a known kind: 0

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from course_utils.data import lm_batcher
+from course_utils.batching import lm_batcher
 from course_utils.optim import OptimizerGroup, make_optimizer, split_parameters
 from course_utils.training import load_checkpoint, save_checkpoint, train_model
 from course_utils.transformer import GPT, GPTConfig

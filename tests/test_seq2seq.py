@@ -4,9 +4,10 @@ import math
 import pytest
 import torch
 
+from course_utils.batching import pad_batch
 from course_utils.seq2seq import (EncoderDecoder, Seq2SeqConfig, Seq2SeqData, TextCodec, beam_search, collate,
                                   cross_attention_weights, exact_match, greedy_decode, length_normalised,
-                                  pad_batch, seq2seq_loss, translate)
+                                  seq2seq_loss, translate)
 from course_utils.tokenizers import Vocab
 from course_utils.training import train_model
 
@@ -46,7 +47,6 @@ def test_codec_bad_input():
 # ---- batching --------------------------------------------------------------------------------------
 def test_pad_batch_and_collate():
     assert pad_batch([[5, 6, 7], [8]], pad_id=0).tolist() == [[5, 6, 7], [8, 0, 0]]
-    assert pad_batch([[5]], 0, length=3).tolist() == [[5, 0, 0]]
     src, tgt_in, tgt_out = collate([([5, 6], [7]), ([8], [9, 4])], PAD, BOS, EOS)
     assert src.tolist() == [[5, 6, EOS], [8, EOS, PAD]]
     assert tgt_in.tolist() == [[BOS, 7, PAD], [BOS, 9, 4]]
@@ -55,8 +55,6 @@ def test_pad_batch_and_collate():
     assert empty_src.tolist() == [[EOS]]                                  # an empty sentence is just <eos>
     with pytest.raises(ValueError, match="at least one sequence"):
         pad_batch([], 0)
-    with pytest.raises(ValueError, match="shorter than the longest"):
-        pad_batch([[1, 2, 3]], 0, length=2)
 
 
 def test_seq2seq_data_is_deterministic():

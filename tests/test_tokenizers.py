@@ -123,3 +123,47 @@ def test_gpt2_encoding_matches_known_ids():
     assert enc.n_vocab == 50257
     assert enc.encode("Hello world") == [15496, 995]  # GPT-2's published ids
     assert enc.decode(enc.encode("naïve 你好 🙂")) == "naïve 你好 🙂"
+
+
+def _naive_bpe_merges(text: str, n_merges: int) -> list[tuple[int, int]]:
+    """The textbook trainer: after every merge, recount every adjacent pair from scratch (slow, obviously
+    right). Same pre-tokenisation and tie-break as BPETokenizer.train: highest count, then smallest pair."""
+    import regex
+    from collections import Counter
+
+    from course_utils.bpe import GPT2_SPLIT_PATTERN
+
+    chunks = Counter(regex.findall(GPT2_SPLIT_PATTERN, text))
+    words = {chunk: list(chunk.encode("utf-8")) for chunk in chunks}
+    merges = []
+    for new_id in range(256, 256 + n_merges):
+        counts = Counter()
+        for chunk, ids in words.items():
+            for pair in zip(ids, ids[1:]):
+                counts[pair] += chunks[chunk]
+        if not counts:
+            break
+        best = min(counts, key=lambda p: (-counts[p], p))
+        merges.append(best)
+        words = {chunk: merge_pair(ids, best, new_id) for chunk, ids in words.items()}
+    return merges
+
+
+def test_bpe_trainer_equals_a_naive_recount():
+    from course_utils.data import load_text
+
+    text = load_text("shakespeare")[:30_000] + " naïve café 東京 🙂🙂 — x² x² ÷ Ωmega Ωmega\n" * 3
+    tok = BPETokenizer.train(text, vocab_size=256 + 160)
+    assert list(tok.merges) == _naive_bpe_merges(text, 160)
+
+
+def test_bpe_decode_accepts_a_tensor_of_ids():
+    import numpy as np
+    import torch
+
+    tok = BPETokenizer.train("low lower lowest low low", vocab_size=262)
+    ids = tok.encode("lowest low")
+    assert tok.decode(torch.tensor(ids)) == tok.decode(ids) == "lowest low"
+    assert tok.decode(np.array(ids)) == "lowest low"
+    with pytest.raises(ValueError, match=r"ids must be in \[0, 262\), got \[262\]"):
+        tok.decode(torch.tensor([262]))

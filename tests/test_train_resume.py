@@ -10,7 +10,7 @@ COMMON = ["--size", "tiny", "--batch-size", "8", "--block-size", "16", "--eval-e
 
 
 def train(*args):
-    return subprocess.run([sys.executable, "-m", "course_utils.train", *COMMON, *map(str, args)], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "course_utils.distributed_training", *COMMON, *map(str, args)], cwd=ROOT,
                           env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=240)
 
 

@@ -16,7 +16,7 @@ TORCHRUN = Path(sys.executable).parent / "torchrun"
 COMMON = ["--size", "tiny", "--batch-size", "8", "--block-size", "32", "--eval-every", "5"]
 
 
-def run(args, launcher=(sys.executable, "-m", "course_utils.train"), timeout=240):
+def run(args, launcher=(sys.executable, "-m", "course_utils.distributed_training"), timeout=240):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([*map(str, launcher), *map(str, args)], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=timeout)
@@ -24,7 +24,7 @@ def run(args, launcher=(sys.executable, "-m", "course_utils.train"), timeout=240
 
 def test_torchrun_two_processes_then_resume(tmp_path):
     ckpt, hist = tmp_path / "gpt.pt", tmp_path / "history.jsonl"
-    launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.train")
+    launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.distributed_training")
     first = run([*COMMON, "--steps", "6", "--out", ckpt, "--history", hist], launcher)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "rank 0/2 finished at step 6" in first.stdout and "rank 1/2 finished at step 6" in first.stdout
@@ -43,7 +43,7 @@ def test_torchrun_two_processes_then_resume(tmp_path):
 def test_two_processes_match_one_process_with_same_global_batch(tmp_path):
     one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
     assert run([*COMMON, "--steps", "4", "--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", one]).returncode == 0
-    launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.train")
+    launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.distributed_training")
     assert run([*COMMON, "--steps", "4", "--out", tmp_path / "b.pt", "--history", two], launcher).returncode == 0
     a = [json.loads(line)["loss"] for line in one.read_text().splitlines()]
     b = [json.loads(line)["loss"] for line in two.read_text().splitlines()]
@@ -68,7 +68,7 @@ def test_missing_data_file_is_a_clear_error(tmp_path):
     env_data = tmp_path / "data"
     env_data.mkdir()
     (env_data / "manifest.json").write_text((ROOT / "data" / "manifest.json").read_text())
-    result = subprocess.run([sys.executable, "-m", "course_utils.train", "--steps", "1", "--out", str(tmp_path / "x.pt")],
+    result = subprocess.run([sys.executable, "-m", "course_utils.distributed_training", "--steps", "1", "--out", str(tmp_path / "x.pt")],
                             cwd=ROOT, env={**os.environ, "COURSE_DATA_DIR": str(env_data)}, capture_output=True, text=True)
     assert result.returncode == 1
     assert "shakespeare.txt is missing; rebuild it with `python -m course_utils.data build`" in result.stderr

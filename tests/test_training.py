@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.data import lm_batch, lm_batcher, lm_eval_windows
+from course_utils.batching import lm_batcher, lm_eval_windows
 from course_utils.training import History, evaluate, load_checkpoint, lr_at, save_checkpoint, train_model
 
 
@@ -13,25 +13,6 @@ class Bigram(nn.Module):
 
     def forward(self, x):
         return self.table(x)
-
-
-def test_lm_batch_targets_are_inputs_shifted():
-    ids = torch.arange(100)
-    x, y = lm_batch(ids, 8, 4, torch.Generator().manual_seed(0))
-    assert x.shape == y.shape == (4, 8)
-    assert torch.equal(y, x + 1)
-
-
-def test_lm_batch_bad_inputs():
-    with pytest.raises(ValueError, match="need more than block_size=8 tokens, got 8"):
-        lm_batch(torch.arange(8), 8, 2)
-    with pytest.raises(ValueError, match="1-D tensor"):
-        lm_batch(torch.zeros(2, 50, dtype=torch.long), 8, 2)
-
-
-def test_eval_windows_cover_the_split_once():
-    x, y = lm_eval_windows(torch.arange(21), 5)
-    assert x.shape == (4, 5) and torch.equal(x.flatten(), torch.arange(20)) and torch.equal(y, x + 1)
 
 
 def test_training_learns_a_deterministic_cycle():
@@ -67,3 +48,35 @@ def test_checkpoint_round_trip(tmp_path):
 def test_train_rejects_bad_steps():
     with pytest.raises(ValueError, match="steps must be a positive int, got 0"):
         train_model(Bigram(), lambda split: None, steps=0)
+
+
+def test_a_passed_optimizer_keeps_its_own_learning_rate():
+    """train_model(optimizer=SGD(lr=0.5)) schedules 0.5, not train_model's default lr=1e-3."""
+    torch.manual_seed(0)
+    model = Bigram()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    ids = torch.arange(200) % 5
+    batches, seen = lm_batcher(ids[:150], ids[150:], block_size=8, batch_size=4), []
+
+    def get_batch(split="train"):
+        seen.append(optimizer.param_groups[0]["lr"])   # the loop sets the step's lr before asking for data
+        return batches(split)
+
+    train_model(model, get_batch, steps=10, optimizer=optimizer, min_lr_ratio=0.1, progress=False)
+    assert seen[0] == 0.5
+    assert seen[-1] == pytest.approx(lr_at(9, 10, 0.5, 0, 0.1))
+    # two groups, two peaks: each follows the same schedule from its own learning rate
+    model = Bigram()
+    optimizer = torch.optim.SGD([{"params": [model.table.weight], "lr": 0.2}], lr=0.5)
+    train_model(model, batches, steps=3, optimizer=optimizer, warmup_steps=3, progress=False)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.2)     # last warmup step = the peak
+
+
+def test_train_model_accepts_numpy_scalars():
+    import numpy as np
+
+    model = Bigram()
+    ids = torch.arange(200) % 5
+    history = train_model(model, lm_batcher(ids[:150], ids[150:], 8, 4), steps=np.int64(3), lr=np.float32(0.1),
+                          progress=False)
+    assert history.steps == [3]

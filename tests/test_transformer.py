@@ -139,3 +139,26 @@ def test_block_is_generic_over_self_and_cross_attention():
         decoder_block(x)
     with pytest.raises(ValueError, match="no cross-attention"):
         encoder_block(x, memory=memory)
+
+
+@pytest.mark.parametrize("bad, low, high", [(50, 0, 50), (-1, -1, 3)])
+def test_gpt_range_checks_token_ids(bad, low, high):
+    """A bad id fails with the argument, the range and the actual min/max — not an IndexError on the CPU or
+    a device-side assert that kills a CUDA session."""
+    model = GPT(GPTConfig(vocab_size=50, block_size=8, d_model=16, n_heads=2, n_layers=1))
+    idx = torch.tensor([[0, 3, bad]])
+    with pytest.raises(ValueError, match=rf"idx: token ids must be in \[0, 50\), got values from {low} to {high}"):
+        model(idx)
+    assert model(torch.tensor([[0, 49]])).shape == (1, 2, 50)   # the edges of the range are fine
+
+
+def test_gpt_config_accepts_numpy_and_torch_integers():
+    import numpy as np
+
+    config = GPTConfig(vocab_size=np.int64(20), block_size=torch.tensor(8), d_model=16, n_heads=np.int32(2),
+                       n_layers=np.int64(2), dropout=np.float32(0.0))
+    assert config.to_dict()["n_layers"] == 2 and all(
+        type(v) in (int, float, str, bool, type(None)) for v in config.to_dict().values())  # weights_only-safe
+    assert len(GPT(config).blocks) == 2
+    with pytest.raises(ValueError, match="n_layers must be a positive int, got True"):
+        GPTConfig(vocab_size=20, n_layers=True)

@@ -1,9 +1,10 @@
-"""Train the course GPT from the command line — one process, or many under `torchrun` (DDP).
+"""The distributed trainer: train the course GPT from the command line — one process, or many under
+`torchrun` (DistributedDataParallel). The training loop used inside notebooks is `course_utils.training`.
 
-    python -m course_utils.train --size small --steps 200 --out runs/gpt.pt
-    torchrun --nproc_per_node=2 -m course_utils.train --size small --steps 200 --out runs/gpt.pt
-    python -m course_utils.train --steps 200 --stop-after 100 --out runs/gpt.pt   # stop half-way …
-    python -m course_utils.train --steps 200 --resume --out runs/gpt.pt           # … and continue exactly
+    python -m course_utils.distributed_training --size small --steps 200 --out runs/gpt.pt
+    torchrun --nproc_per_node=2 -m course_utils.distributed_training --size small --steps 200 --out runs/gpt.pt
+    python -m course_utils.distributed_training --steps 200 --stop-after 100 --out runs/gpt.pt   # stop half-way …
+    python -m course_utils.distributed_training --steps 200 --resume --out runs/gpt.pt           # … and continue exactly
 
 Data parallelism: every process holds a full copy of the model and gets its own slice of each global
 batch; after backward, DistributedDataParallel averages the gradients across processes (all-reduce), so
@@ -24,6 +25,8 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from course_utils.batching import lm_batch, lm_eval_windows
+
 SIZES = {  # name → (n_layers, d_model, n_heads)
     "tiny": (2, 64, 4),
     "small": (4, 128, 4),
@@ -32,7 +35,7 @@ SIZES = {  # name → (n_layers, d_model, n_heads)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m course_utils.train", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m course_utils.distributed_training", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", default="small", help=f"model size: one of {sorted(SIZES)}")
     p.add_argument("--data", default="shakespeare", help="dataset name from data/manifest.json")
@@ -86,13 +89,11 @@ def global_batch(ids: torch.Tensor, block: int, batch: int, seed: int, step: int
     """The (batch, block) windows of optimizer step `step`, the same on every process (each then takes
     its slice). They depend only on (seed, step), so a resumed run draws exactly the batches an
     uninterrupted run would — no random-generator state has to be saved in the checkpoint."""
-    from course_utils.data import lm_batch
-
     return lm_batch(ids, block, batch, torch.Generator().manual_seed(seed * 1_000_003 + step))
 
 
 def train(args: argparse.Namespace) -> dict:
-    from course_utils.data import char_corpus, lm_eval_windows
+    from course_utils.data import char_corpus
     from course_utils.training import evaluate, load_checkpoint, lr_at, save_checkpoint
     from course_utils.transformer import GPT, GPTConfig
 
