@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_utils.validation import require_int
+
 
 def _as_bool_mask(mask: torch.Tensor, scores_shape: torch.Size) -> torch.Tensor:
     """Validate a keep-mask against the scores' shape and return it as bool."""
@@ -80,8 +82,7 @@ def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: 
 
 def causal_mask(size: int, device: torch.device | str | None = None) -> torch.Tensor:
     """(T, T) lower-triangular keep-mask: position t may attend to positions ≤ t only."""
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}")
+    size = require_int(size, "size", minimum=1)
     return torch.ones(size, size, dtype=torch.bool, device=device).tril()
 
 
@@ -103,10 +104,8 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, h: int, d_model: int, dropout: float = 0.1):
         super().__init__()
-        if not isinstance(h, int) or h < 1:
-            raise ValueError(f"h (number of heads) must be a positive int, got {h!r}")
-        if not isinstance(d_model, int) or d_model < 1:
-            raise ValueError(f"d_model must be a positive int, got {d_model!r}")
+        h = require_int(h, "h (number of heads)", minimum=1)
+        d_model = require_int(d_model, "d_model", minimum=1)
         if d_model % h != 0:
             raise ValueError(f"d_model must be divisible by h, got d_model={d_model} and h={h} "
                              f"(d_model % h = {d_model % h})")

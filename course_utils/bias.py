@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from course_utils.validation import require_str
+from course_utils.validation import require_int, require_str
 
 HE_WORDS = (" he", " him", " his")
 SHE_WORDS = (" she", " her")
@@ -111,8 +111,7 @@ def words_of(text: str) -> list[str]:
 def cooccurrence_counts(text: str, phrase: str, targets: Iterable[str], window: int = 10) -> Counter:
     """How often each target word appears within the `window` words that follow each occurrence of
     `phrase` (a word or words, case-insensitive). E.g. phrase "the nurse", targets {"he", "she"}."""
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ValueError(f"window must be an int ≥ 1, got {window!r}")
+    window = require_int(window, "window", minimum=1)
     words = words_of(text)
     key = words_of(require_str(phrase, "phrase"))
     if not key:

@@ -11,14 +11,15 @@ import warnings
 import numpy as np
 import torch
 
+from course_utils.validation import require_int
+
 DEVICE_ENV_VAR = "COURSE_DEVICE"
 _DEVICES = ("cpu", "cuda", "mps")
 
 
 def set_seed(seed: int = 0) -> None:
     """Seed Python, NumPy and torch so a notebook gives the same numbers on every run."""
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = require_int(seed, "seed", minimum=0)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

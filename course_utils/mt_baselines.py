@@ -14,6 +14,8 @@ import re
 from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
+from course_utils.validation import require_int
+
 _TOKEN = re.compile(r"%\d+|\w+['’](?=\w)|\w+|[^\w\s]")
 
 
@@ -74,8 +76,7 @@ class WordByWordTranslator:
         from nltk.translate import AlignedSent, IBMModel1
 
         pairs = _check_pairs(pairs)
-        if not isinstance(iterations, int) or iterations < 1:
-            raise ValueError(f"iterations must be a positive int, got {iterations!r}")
+        iterations = require_int(iterations, "iterations", minimum=1)
         # AlignedSent(words, mots): NLTK's t(word | mot) reads "mot translates to word" → target first
         bitext = [AlignedSent(mt_tokenize(tgt), mt_tokenize(src)) for src, tgt in pairs]
         model = IBMModel1(bitext, iterations)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_utils.validation import require_int
+
 SMOOTHINGS = ("kneser_ney", "add_k")
 
 
@@ -94,12 +96,11 @@ class NGramLanguageModel:
 
     def __init__(self, order: int, vocab_size: int | None = None, smoothing: str = "kneser_ney",
                  discount: float | list[float] | None = None, k: float = 1.0):
-        if not isinstance(order, int) or isinstance(order, bool) or order < 1:
-            raise ValueError(f"order must be a positive int, got {order!r}")
+        order = require_int(order, "order", minimum=1)
         if smoothing not in SMOOTHINGS:
             raise ValueError(f"smoothing must be one of {SMOOTHINGS}, got {smoothing!r}")
-        if vocab_size is not None and (not isinstance(vocab_size, int) or vocab_size < 1):
-            raise ValueError(f"vocab_size must be a positive int or None, got {vocab_size!r}")
+        if vocab_size is not None:
+            vocab_size = require_int(vocab_size, "vocab_size", minimum=1)
         if not k > 0:
             raise ValueError(f"k must be > 0, got {k}")
         self.order, self.vocab_size, self.smoothing, self.k = order, vocab_size, smoothing, float(k)
@@ -218,8 +219,7 @@ class NGramLanguageModel:
     def sample(self, n_tokens: int, prompt=(), seed: int = 0, temperature: float = 1.0) -> list[int]:
         """Draw `n_tokens` ids one at a time from P(w | last order − 1 ids); returns prompt + new ids."""
         self._require_fitted()
-        if not isinstance(n_tokens, int) or n_tokens < 0:
-            raise ValueError(f"n_tokens must be a non-negative int, got {n_tokens!r}")
+        n_tokens = require_int(n_tokens, "n_tokens", minimum=0)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         rng = np.random.default_rng(seed)
@@ -232,8 +232,7 @@ class NGramLanguageModel:
 
 def uniform_nll(vocab_size: int) -> float:
     """Cross-entropy of the uniform model: ln V nats per token (its perplexity is exactly V)."""
-    if not isinstance(vocab_size, int) or vocab_size < 1:
-        raise ValueError(f"vocab_size must be a positive int, got {vocab_size!r}")
+    vocab_size = require_int(vocab_size, "vocab_size", minimum=1)
     return math.log(vocab_size)
 
 
@@ -244,8 +243,7 @@ def unseen_fraction(train_ids, test_ids, n: int, vocab_size: int | None = None) 
     is why every n-gram model needs smoothing, and more so the longer n is (data sparsity).
     """
     train, test = _as_id_array(train_ids, "train_ids"), _as_id_array(test_ids, "test_ids")
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    n = require_int(n, "n", minimum=1)
     if len(test) < n or len(train) < n:
         raise ValueError(f"need at least n={n} tokens in train_ids and test_ids, got {len(train)} and {len(test)}")
     V = vocab_size or int(max(train.max(), test.max())) + 1

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from course_utils.validation import require_int
+
 
 # ---------------------------------------------------------------------------------------------------
 # 1) canaries: build them, plant them, and (as a mitigation) remove duplicated lines
@@ -30,8 +32,7 @@ DIGITS = "0123456789"
 
 
 def _check_pin_format(n_digits: int, sep: str, digits: str) -> None:
-    if isinstance(n_digits, bool) or not isinstance(n_digits, int) or not 1 <= n_digits <= 6:
-        raise ValueError(f"n_digits must be an int in 1..6, got {n_digits!r}")
+    n_digits = require_int(n_digits, "n_digits", minimum=1, maximum=6)
     if not isinstance(sep, str):
         raise TypeError(f"sep must be str, got {type(sep).__name__}")
     if not isinstance(digits, str) or len(digits) < 2 or len(set(digits)) != len(digits):
@@ -67,8 +68,7 @@ def insert_canaries(text: str, canaries: Mapping[str, int], seed: int = 0) -> st
     for line, repetitions in canaries.items():
         if not isinstance(line, str) or not line or "\n" in line:
             raise ValueError(f"each canary must be a non-empty one-line str, got {line!r}")
-        if isinstance(repetitions, bool) or not isinstance(repetitions, int) or repetitions < 1:
-            raise ValueError(f"repetitions of {line!r} must be an int ≥ 1, got {repetitions!r}")
+        repetitions = require_int(repetitions, f"repetitions of {line!r}", minimum=1)
         copies += [line] * repetitions
     rng = random.Random(seed)
     line_starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n" and i + 1 < len(text)]
@@ -87,8 +87,7 @@ def deduplicate_lines(text: str, min_chars: int = 20) -> str:
     web-scale training sets (Lee et al. 2022), at line granularity."""
     if not isinstance(text, str):
         raise TypeError(f"text must be str, got {type(text).__name__}")
-    if isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < 1:
-        raise ValueError(f"min_chars must be an int ≥ 1, got {min_chars!r}")
+    min_chars = require_int(min_chars, "min_chars", minimum=1)
     seen: set[str] = set()
     kept = []
     for line in text.split("\n"):
@@ -156,8 +155,7 @@ def candidate_log_perplexities(model: nn.Module, tokenizer, prefix: str, candida
     """
     if isinstance(candidates, str) or not len(candidates):
         raise ValueError("candidates must be a non-empty list of str")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int ≥ 1, got {batch_size!r}")
+    batch_size = require_int(batch_size, "batch_size", minimum=1)
     encoded = [_encode(tokenizer, c, "each candidate") for c in candidates]
     lengths = {len(e) for e in encoded}
     if len(lengths) != 1 or 0 in lengths:
@@ -221,8 +219,7 @@ def exposure_by_sampling(secret_score: float, sampled_scores, space_size: int) -
     no sample beats the secret it returns the ceiling log₂ |R| (read it as "at least ≈ log₂ n").
     """
     scores = _scores(sampled_scores, "sampled_scores")
-    if isinstance(space_size, bool) or not isinstance(space_size, int) or space_size < len(scores):
-        raise ValueError(f"space_size must be an int ≥ the number of samples ({len(scores)}), got {space_size!r}")
+    space_size = require_int(space_size, "space_size", minimum=len(scores))  # ≥ the number of samples
     fraction_beating = float(np.mean(scores < float(secret_score)))
     rank = 1 + (space_size - 1) * fraction_beating
     return math.log2(space_size) - math.log2(rank)

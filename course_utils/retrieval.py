@@ -20,14 +20,14 @@ from typing import Callable, Sequence
 
 import torch
 
+from course_utils.validation import require_int, require_str
+
 _WORD = re.compile(r"[\w']+")
 
 
 def simple_tokenize(text: str) -> list[str]:
     """Lower-cased runs of letters, digits, _ and ' — punctuation is dropped: "Hi, I'm Bob!" → ['hi', "i'm", 'bob']."""
-    if not isinstance(text, str):
-        raise TypeError(f"text must be str, got {type(text).__name__}")
-    return _WORD.findall(text.lower())
+    return _WORD.findall(require_str(text).lower())
 
 
 def content_tokenize(text: str) -> list[str]:
@@ -45,8 +45,7 @@ class TfidfRetriever:
 
     def __init__(self, tokenize: Callable[[str], list[str]] = simple_tokenize, min_df: int = 1,
                  sublinear_tf: bool = False):
-        if not isinstance(min_df, int) or min_df < 1:
-            raise ValueError(f"min_df must be an int ≥ 1, got {min_df!r}")
+        min_df = require_int(min_df, "min_df", minimum=1)
         self.tokenize, self.min_df, self.sublinear_tf = tokenize, min_df, sublinear_tf
         self.terms: dict[str, int] = {}       # term → column
         self.idf: torch.Tensor | None = None  # (V,)
@@ -102,8 +101,7 @@ class TfidfRetriever:
         """For each query the k most similar fitted texts: (scores (M, k), indices (M, k)), best first
         (ties broken by lower index)."""
         self._require_fitted()
-        if not isinstance(k, int) or not 1 <= k <= len(self.documents):
-            raise ValueError(f"k must be an int in [1, {len(self.documents)}], got {k!r}")
+        k = require_int(k, "k", minimum=1, maximum=len(self.documents))
         sims = self.similarity(queries)                                               # (M, N)
         # stable sort: equal scores keep index order, so results do not depend on the platform
         order = sims.argsort(dim=1, descending=True, stable=True)[:, :k]
@@ -138,8 +136,7 @@ def recall_at_k(scores: torch.Tensor, true_index: torch.Tensor | Sequence[int], 
     true_index = torch.as_tensor(true_index, dtype=torch.long)
     if true_index.shape != (scores.size(0),):
         raise ValueError(f"true_index must have shape ({scores.size(0)},), got {tuple(true_index.shape)}")
-    if not isinstance(k, int) or not 1 <= k <= scores.size(1):
-        raise ValueError(f"k must be an int in [1, {scores.size(1)}], got {k!r}")
+    k = require_int(k, "k", minimum=1, maximum=scores.size(1))
     true_score = scores.gather(1, true_index[:, None])                     # (M, 1)
     greater = (scores > true_score).sum(1).float()                          # (M,)
     ties = (scores == true_score).sum(1).float() - 1                        # others with the same score
@@ -153,8 +150,7 @@ def candidate_sets(responses: Sequence[str], n_candidates: int = 10, seed: int =
     if isinstance(responses, str):
         raise TypeError("responses must be a list of str, got one str")
     n = len(responses)
-    if not isinstance(n_candidates, int) or not 2 <= n_candidates <= n:
-        raise ValueError(f"n_candidates must be an int in [2, len(responses)={n}], got {n_candidates!r}")
+    n_candidates = require_int(n_candidates, "n_candidates", minimum=2, maximum=n)  # at most len(responses)
     g = torch.Generator().manual_seed(seed)
     rows, truth = [], []
     for i in range(n):

@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from course_utils.validation import require_int
+
 KINDS = ("rnn", "lstm", "gru")
 
 
@@ -27,9 +29,7 @@ class RNNCell(nn.Module):
 
     def __init__(self, d_in: int, d_hidden: int):
         super().__init__()
-        for name, value in (("d_in", d_in), ("d_hidden", d_hidden)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        d_in, d_hidden = (require_int(v, name, minimum=1) for name, v in (("d_in", d_in), ("d_hidden", d_hidden)))
         self.d_in, self.d_hidden = d_in, d_hidden
         self.W_xh = nn.Parameter(torch.empty(d_hidden, d_in))
         self.W_hh = nn.Parameter(torch.empty(d_hidden, d_hidden))
@@ -86,10 +86,8 @@ class RNNLanguageModel(nn.Module):
     def __init__(self, vocab_size: int, d_embed: int, d_hidden: int, n_layers: int = 1, kind: str = "rnn",
                  dropout: float = 0.0):
         super().__init__()
-        for name, value in (("vocab_size", vocab_size), ("d_embed", d_embed), ("d_hidden", d_hidden),
-                            ("n_layers", n_layers)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        vocab_size, d_embed, d_hidden, n_layers = (require_int(v, name, minimum=1) for name, v in (
+            ("vocab_size", vocab_size), ("d_embed", d_embed), ("d_hidden", d_hidden), ("n_layers", n_layers)))
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if not 0 <= dropout < 1:
@@ -135,8 +133,7 @@ class RNNLanguageModel(nn.Module):
         """Continue a 1-D prompt of ids by n_new sampled ids, carrying the hidden state (O(1) per token)."""
         if prompt.dim() != 1 or len(prompt) == 0:
             raise ValueError(f"prompt must be a non-empty 1-D tensor of ids, got shape {tuple(prompt.shape)}")
-        if not isinstance(n_new, int) or n_new < 0:
-            raise ValueError(f"n_new must be a non-negative int, got {n_new!r}")
+        n_new = require_int(n_new, "n_new", minimum=0)
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         was_training = self.training

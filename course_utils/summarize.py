@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from course_utils.validation import require_str
+from course_utils.validation import require_int, require_str
 
 METHODS = ("lead", "frequency", "textrank")
 
@@ -65,8 +65,7 @@ def _check_sentences(sentences: Sequence[str]) -> list[str]:
 
 
 def _check_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive int (number of sentences to keep), got {k!r}")
+    k = require_int(k, "k", minimum=1)  # sentences to keep
 
 
 def lead_k(sentences: Sequence[str], k: int = 1) -> list[str]:

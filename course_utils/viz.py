@@ -6,6 +6,8 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from course_utils.validation import require_int
+
 
 def bar_chart(values: Mapping[str, float], title: str, ylabel: str, ax=None, fmt: str = "{:.2f}"):
     """Labelled bars with their values printed on top."""
@@ -189,8 +191,7 @@ def data_parallel_diagram(n_processes: int = 2, title: str = "Data parallelism: 
     """One step of data-parallel training: the global batch is cut into one slice per process; every
     process holds a full copy of the model and computes the gradient of its slice; an all-reduce averages
     the gradients; every copy takes the same optimizer step, so the copies stay identical."""
-    if not isinstance(n_processes, int) or not 1 <= n_processes <= len(_SLICE_COLORS):
-        raise ValueError(f"n_processes must be an int in 1..{len(_SLICE_COLORS)}, got {n_processes!r}")
+    n_processes = require_int(n_processes, "n_processes", minimum=1, maximum=len(_SLICE_COLORS))
     ax = ax or plt.subplots(figsize=(9, 5.2))[1]
     width, gap = 2.6, 0.5
     total = n_processes * width + (n_processes - 1) * gap

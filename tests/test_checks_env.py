@@ -39,7 +39,7 @@ def test_set_seed_reproducible():
     a = torch.rand(3)
     env.set_seed(3)
     assert torch.equal(a, torch.rand(3))
-    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+    with pytest.raises(ValueError, match="seed must be an int ≥ 0, got -1"):
         env.set_seed(-1)
 
 
