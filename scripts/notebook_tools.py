@@ -1,7 +1,7 @@
 """Author, sync and execute the course notebooks.
 
-    python scripts/notebook_tools.py sync               # rewrite every badge + setup cell from pyproject's URL
-    python scripts/notebook_tools.py run NB.ipynb ...   # execute in place (outputs are committed)
+    .venv/bin/python scripts/notebook_tools.py sync              # rewrite every badge + setup cell from pyproject's URL
+    .venv/bin/python scripts/notebook_tools.py run NB.ipynb ...  # execute in place (outputs are committed)
 
 In Python: `new_notebook(cells)` with `md("...")` and `code("...", tags=[...])` builds a notebook whose
 first cell is the canonical Colab/local setup cell.
@@ -9,6 +9,7 @@ first cell is the canonical Colab/local setup cell.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import sys
 import time
@@ -43,19 +44,67 @@ def colab_badge(notebook_name: str) -> str:
 
 
 def setup_cell_source(seed: int = 0) -> str:
-    return f'''# Setup: in Google Colab this fetches the course and installs it; on your machine it does nothing.
+    """The first code cell of every notebook.
+
+    On your machine it only calls setup_notebook. In Colab it clones the repository (its URL has one home:
+    pyproject.toml [project.urls] Repository), installs course_utils, and builds/verifies the data —
+    loudly and idempotently: a marker file is written only after all three steps succeeded; a failed step
+    raises one line saying which step failed and what to do; running the cell again retries from the
+    step that failed. tests/test_colab_setup_cell.py runs it against a stub google.colab module.
+    """
+    return f'''# Setup: in Google Colab this fetches and installs the course (once per runtime, about a minute);
+# on your own machine it does nothing. If a step fails it says which one; re-running retries it.
 import sys
 if "google.colab" in sys.modules:
-    import os, subprocess
-    if not os.path.isdir("{COLAB_DIR}"):
-        subprocess.run(["git", "clone", "--depth", "1", "{repo_url()}", "{COLAB_DIR}"], check=True)
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "{COLAB_DIR}"], check=True)
-        subprocess.run([sys.executable, "-m", "course_utils.data", "cache"], cwd="{COLAB_DIR}", check=True)
-    sys.path.insert(0, "{COLAB_DIR}")
-    os.chdir("{COLAB_DIR}/notebooks")
+    def _colab_setup(url, course):
+        import importlib, os, shutil, subprocess
+
+        class SetupError(Exception):
+            def _render_traceback_(self):  # Colab shows this one line instead of a traceback
+                return [str(self)]
+
+        def step(n, what, command, fix, **options):
+            print(f"→ setup {{n}}/3: {{what}}", flush=True)
+            if subprocess.run(command, **options).returncode != 0:
+                raise SetupError(f"✗ setup step {{n}}/3 ({{what}}) failed: {{fix}}; then run this cell again.")
+
+        if not os.path.exists(f"{{course}}/.colab-setup-done"):
+            if not os.path.isdir(f"{{course}}/.git"):
+                shutil.rmtree(course, ignore_errors=True)
+                step(1, f"cloning {{url}}", ["git", "clone", "--depth", "1", url, course],
+                     "check the internet connection and that this URL exists (forks: README)")
+            step(2, "installing course_utils and its packages",
+                 [sys.executable, "-m", "pip", "install", "-q", "-e", course],
+                 "read pip's message above (a network error: just retry)",
+                 env={{**os.environ, "PYTHONWARNINGS": "ignore:Editable installation"}})
+            step(3, "building and verifying the course data",
+                 [sys.executable, "-m", "course_utils.data", "cache"],
+                 "read the message above (it needs the internet once)", cwd=course)
+            open(f"{{course}}/.colab-setup-done", "w").close()
+            importlib.invalidate_caches()
+            print(f"✓ the course is set up in {{course}}")
+        sys.path.insert(0, course)
+        os.chdir(f"{{course}}/notebooks")
+
+    _colab_setup("{repo_url()}", "{COLAB_DIR}")
 
 from course_utils import setup_notebook
 setup_notebook(seed={seed})'''
+
+
+# What the course's kernel (ipykernel's python3) reports. JupyterLab writes both into a notebook as soon as
+# its kernel starts; if they differ from what the file holds, a notebook opens with the unsaved-changes dot.
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
+
+
+def canonical_metadata(metadata) -> None:
+    """Set kernelspec and language_info to what the kernel reports (language_info keeps its Python version)."""
+    version = metadata.get("language_info", {}).get("version") or platform.python_version()
+    metadata["kernelspec"] = dict(KERNELSPEC)
+    metadata["language_info"] = {**LANGUAGE_INFO, "version": version}
 
 
 def md(source: str, tags: list[str] | None = None):
@@ -75,8 +124,7 @@ def code(source: str, tags: list[str] | None = None):
 def new_notebook(cells: list, seed: int = 0):
     """A notebook: the setup cell, then `cells`, with a Python 3 kernelspec."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.metadata["language_info"] = {"name": "python"}
+    canonical_metadata(nb.metadata)
     nb.cells = [code(setup_cell_source(seed)), *cells]
     return nb
 
@@ -89,7 +137,8 @@ BADGE_TAG = "colab-badge"
 
 
 def sync(path: Path) -> bool:
-    """Rewrite a notebook's Colab badge (first cell) and setup cell from the one repository URL.
+    """Rewrite a notebook's Colab badge (first cell) and setup cell from the one repository URL, and its
+    kernelspec/language_info to what the kernel reports (so JupyterLab opens it unmodified).
 
     Returns True if the file changed.
     """
@@ -105,6 +154,7 @@ def sync(path: Path) -> bool:
     if "setup_notebook(seed=" in cell.source:
         seed = int(cell.source.split("setup_notebook(seed=")[1].split(")")[0])
     cell.source = setup_cell_source(seed)
+    canonical_metadata(nb.metadata)
     if nbformat.writes(nb) == before:
         return False
     nbformat.write(nb, path)
@@ -129,7 +179,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["sync"]:
         for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
             if sync(path):
-                print(f"updated setup cell: {path.name}")
+                print(f"updated badge/setup cell/metadata: {path.name}")
         return 0
     if argv[:1] == ["run"] and argv[1:]:
         for name in argv[1:]:
