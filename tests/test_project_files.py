@@ -44,7 +44,11 @@ def test_environment_yml_pins_what_requirements_pins():
     conda_pins = _pins([d for d in conda if isinstance(d, str)], sep="=")
     pip_section = next(d["pip"] for d in conda if isinstance(d, dict))
     conda_pins.update(_pins(pip_section))
-    assert conda_pins == {CONDA_NAMES.get(k, k): v for k, v in requirements.items()}
+    expected = {CONDA_NAMES.get(k, k): v for k, v in requirements.items()}
+    assert conda_pins == expected, (
+        "environment.yml must pin what requirements.txt pins (conda-forge names; pip section for packages "
+        f"conda-forge lacks): missing {sorted(set(expected.items()) - set(conda_pins.items()))}, "
+        f"extra {sorted(set(conda_pins.items()) - set(expected.items()))}")
     assert "-e ." in pip_section
     # every package pyproject declares is pinned (its floors below the pins)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
