@@ -93,3 +93,22 @@ def test_candidate_sets_hold_the_truth_and_no_secret_duplicates():
     assert torch.equal(cands, again)
     with pytest.raises(ValueError, match="n_candidates must be an int"):
         candidate_sets(responses, n_candidates=7)
+
+
+@pytest.mark.parametrize("sublinear_tf, min_df", [(False, 1), (True, 1), (False, 2)])
+def test_tfidf_equals_scikit_learn(sublinear_tf, min_df):
+    """The module docstring's claim, checked: the same numbers as TfidfVectorizer(norm="l2", smooth_idf=True)
+    given the same tokens, for the fitted texts and for new queries (unseen words ignored)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = DOCS + ["printer printer paper jam", "the mouse and the printer", "reset my password please"]
+    queries = ["my printer is jammed", "password reset", "nothing in common here"]
+    ours = TfidfRetriever(min_df=min_df, sublinear_tf=sublinear_tf).fit(docs)
+    sk = TfidfVectorizer(tokenizer=simple_tokenize, lowercase=False, token_pattern=None, norm="l2",
+                         smooth_idf=True, sublinear_tf=sublinear_tf, min_df=min_df)
+    expected = torch.tensor(sk.fit_transform(docs).toarray(), dtype=torch.float32)
+    assert list(ours.terms) == list(sk.get_feature_names_out())          # same columns, same order
+    assert torch.allclose(ours.idf, torch.tensor(sk.idf_, dtype=torch.float32), atol=1e-6)
+    assert torch.allclose(ours.matrix, expected, atol=1e-6)
+    assert torch.allclose(ours.transform(queries), torch.tensor(sk.transform(queries).toarray(),
+                                                                 dtype=torch.float32), atol=1e-6)
