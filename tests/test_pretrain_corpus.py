@@ -12,7 +12,7 @@ def leak_index():
 def test_near_duplicate_detector_catches_edited_copies():
     index = pc.LeakIndex(["Shall I compare thee to a summer's day? Thou art more lovely and more temperate."])
     assert index.is_near_duplicate("SHALL I COMPARE THEE TO A SUMMERS DAY  thou art more lovely, and more temperate!")
-    assert index.is_near_duplicate("Quoth he: thou art more lovely and more temperate, and so on.")  # 8 words shared
+    assert index.is_near_duplicate("As he said: thee to a summer's day, thou art... or so.")  # 8 words in a row shared
     assert not index.is_near_duplicate("Shall I compare thee to a winter's night?")
     assert not index.is_near_duplicate("Exit.")  # too short to be evidence of anything
 
