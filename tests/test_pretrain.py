@@ -141,3 +141,24 @@ def test_bad_arguments_are_named(args, message, capsys):
     with pytest.raises(SystemExit):
         pretrain.parse_args(args)
     assert message in capsys.readouterr().err
+
+
+def test_score_text_scores_every_token_once_with_full_context(finished_run):
+    from course_utils.bpe import BPETokenizer
+
+    model = pretrained.build_model(finished_run / pretrain.CONFIG, finished_run / pretrain.WEIGHTS)
+    tok = BPETokenizer.load(finished_run / pretrain.TOKENIZER)
+    text = "Speak, man."                                       # short: fits in one 16-token window
+    ids = tok.encode("\n" + text)
+    assert len(ids) <= model.config.block_size + 1
+    with torch.no_grad():
+        logp = torch.log_softmax(model(torch.tensor([ids[:-1]])), dim=-1)[0]       # (T, V)
+    direct = -logp[torch.arange(len(ids) - 1), torch.tensor(ids[1:])].sum().item()
+    for stride in (1, 4, 16):
+        score = pretrained.score_text(model, tok, text, context="\n", stride=stride)
+        assert score["tokens"] == len(tok.encode(text)) and score["chars"] == len(text)
+        assert score["nats"] == pytest.approx(direct, rel=1e-5)
+    long = data.load_text("shakespeare")[:600]                # many windows: still every token once
+    assert pretrained.score_text(model, tok, long, stride=5)["tokens"] == len(tok.encode(long))
+    with pytest.raises(ValueError, match="stride must be in"):
+        pretrained.score_text(model, tok, text, stride=17)
