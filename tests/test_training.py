@@ -80,3 +80,15 @@ def test_train_model_accepts_numpy_scalars():
     history = train_model(model, lm_batcher(ids[:150], ids[150:], 8, 4), steps=np.int64(3), lr=np.float32(0.1),
                           progress=False)
     assert history.steps == [3]
+
+
+def test_progress_is_plain_text_lines(capsys):
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 1)
+    data = (torch.randn(8, 3), torch.randn(8, 1))
+    train_model(model, lambda split: data, steps=8, loss_fn=torch.nn.functional.mse_loss, val_data=data, eval_every=4)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(" · ")[0] for line in lines] == [f"training: step {s}/8" for s in (2, 4, 6, 8)]
+    assert "val" not in lines[0] and " · val " in lines[1] and lines[-1].endswith(" s")
+    train_model(model, lambda split: data, steps=8, loss_fn=torch.nn.functional.mse_loss, progress=False)
+    assert capsys.readouterr().out == ""
