@@ -77,3 +77,19 @@ def test_an_unknown_positive_label_raises_instead_of_scoring_zero():
         f1_score([0, 1], [1, 1], positive="yes")
     assert precision_recall_f1(["pos", "neg"], ["pos", "pos"], positive="pos") == pytest.approx((0.5, 1.0, 2 / 3))
     assert precision_recall_f1(np.array([0, 0]), np.array([0, 0])) == (0.0, 0.0, 0.0)   # a known kind: 0
+
+
+def test_bootstrap_interval_covers_the_mean_and_narrows_with_more_items():
+    import numpy as np
+    from course_utils.metrics import bootstrap_interval
+
+    rng = np.random.default_rng(1)
+    small, large = rng.normal(5.0, 1.0, 50), rng.normal(5.0, 1.0, 2000)
+    lo_s, hi_s = bootstrap_interval(lambda idx: small[idx].mean(), len(small))
+    lo_l, hi_l = bootstrap_interval(lambda idx: large[idx].mean(), len(large))
+    assert lo_s < small.mean() < hi_s and lo_l < large.mean() < hi_l
+    assert (hi_l - lo_l) < (hi_s - lo_s) / 3                       # ≈ √40 narrower
+    assert abs((hi_l - lo_l) - 2 * 1.96 / np.sqrt(2000)) < 0.02      # the normal-theory width
+    assert bootstrap_interval(lambda idx: small[idx].mean(), 50) == (lo_s, hi_s)   # seeded
+    with pytest.raises(ValueError, match="confidence"):
+        bootstrap_interval(lambda idx: 0.0, 10, confidence=1.5)
