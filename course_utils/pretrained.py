@@ -157,9 +157,10 @@ def shakespeare_held_out() -> tuple[str, str]:
 # ---------------------------------------------------------------------------------------------------
 # publishing a finished run into data/ (done once by the maintainer, then committed)
 # ---------------------------------------------------------------------------------------------------
-def publish(run_dir: str | Path, results: dict, name: str = MODEL_NAME) -> dict:
+def publish(run_dir: str | Path, results: dict, name: str = MODEL_NAME, run_notes: dict | None = None) -> dict:
     """Copy a finished `python -m course_utils.pretrain --out RUN` folder into data/ and record it in
-    data/manifest.json under "models": sha256 of every file, recipe, corpus, hardware and `results`."""
+    data/manifest.json under "models": sha256 of every file, recipe, corpus, hardware, `results` and
+    `run_notes` (wall clock, load average, anything a reader needs to judge the cost)."""
     from course_utils.data import DATA_DIR, MANIFEST, sha256_of
 
     run_dir = Path(run_dir)
@@ -174,7 +175,8 @@ def publish(run_dir: str | Path, results: dict, name: str = MODEL_NAME) -> dict:
              "files": {file: sha256_of(DATA_DIR / file) for file in FILES.values()},
              "command": meta["command"], "config": meta["config"], "recipe": meta["recipe"],
              "corpus": {"name": "pretrain_corpus", "sha256": meta["corpus_sha256"], "chars": meta["corpus_chars"]},
-             "train_seconds": meta["train_seconds"], "hardware": meta["hardware"], "results": results,
+             "train_seconds": meta["train_seconds"], "hardware": meta["hardware"], "run": run_notes or {},
+             "results": results,
              "license": "weights: same terms as the course code; trained on public-domain and BSD-3-Clause text"}
     manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
     manifest["models"] = [m for m in manifest.get("models", []) if m["name"] != name] + [entry]
