@@ -5,6 +5,13 @@
     torchrun --nproc_per_node=2 -m course_utils.distributed_training --size small --steps 200 --out runs/gpt.pt
     python -m course_utils.distributed_training --steps 200 --stop-after 100 --out runs/gpt.pt   # stop half-way …
     python -m course_utils.distributed_training --steps 200 --resume --out runs/gpt.pt           # … and continue exactly
+    python -m course_utils.distributed_training --steps 200 --save-every 20 --out runs/gpt.pt    # survives `kill -9`:
+    python -m course_utils.distributed_training --steps 200 --save-every 20 --resume --out runs/gpt.pt  # redo ≤ 19 steps
+
+Checkpoints are written atomically (temporary file, then rename), so a process killed at any moment —
+even in the middle of writing one — leaves the last complete checkpoint behind. Resuming from it gives
+exactly the weights of an uninterrupted run: the batches depend only on (seed, step), the checkpoint holds
+weights, AdamW state and step, and the course GPT trains without dropout (no random state to restore).
 
 Data parallelism: every process holds a full copy of the model and gets its own slice of each global
 batch; after backward, DistributedDataParallel averages the gradients across processes (all-reduce), so
@@ -49,7 +56,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-every", type=int, default=50)
-    p.add_argument("--out", type=Path, default=Path("runs/gpt.pt"), help="checkpoint path (written at the end)")
+    p.add_argument("--save-every", type=int, default=None,
+                   help="also checkpoint every N steps (atomically), so a killed run loses at most N-1 steps")
+    p.add_argument("--out", type=Path, default=Path("runs/gpt.pt"),
+                   help="checkpoint path (written at the end, and every --save-every steps)")
     p.add_argument("--resume", action="store_true", help="continue from --out if it exists")
     p.add_argument("--history", type=Path, default=None, help="append one JSON line per step to this file (rank 0)")
     args = p.parse_args(argv)
@@ -60,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be a positive integer, got {getattr(args, name)}")
     if args.lr <= 0:
         p.error(f"--lr must be > 0, got {args.lr}")
+    if args.save_every is not None and args.save_every < 1:
+        p.error(f"--save-every must be a positive integer, got {args.save_every}")
     if args.stop_after is not None and not 1 <= args.stop_after <= args.steps:
         p.error(f"--stop-after must be between 1 and --steps ({args.steps}), got {args.stop_after}")
     from course_utils import data
@@ -110,6 +122,10 @@ def train(args: argparse.Namespace) -> dict:
     start_step = 0
     if args.resume and args.out.exists():
         start_step = load_checkpoint(args.out, model, optimizer)["step"]
+        if rank == 0 and args.history and args.history.exists():  # a killed run logged steps after its
+            kept = [line for line in args.history.read_text().splitlines()  # last checkpoint: they are
+                    if line.strip() and json.loads(line)["step"] <= start_step]  # redone, so drop them
+            args.history.write_text("".join(line + "\n" for line in kept))
     ddp_model = DDP(model) if world > 1 else model
     micro = args.batch_size // (world * args.grad_accum)
     val = lm_eval_windows(val_ids[:20_000], args.block_size)
@@ -148,6 +164,11 @@ def train(args: argparse.Namespace) -> dict:
         if rank == 0 and "val_loss" in record:
             print(f"step {step + 1:5d}  loss {loss_sum:.4f}  val {record['val_loss']:.4f}  "
                   f"{record['seconds']:.1f}s", flush=True)
+        if args.save_every and (step + 1) % args.save_every == 0 and step + 1 < last_step:
+            if rank == 0:  # every rank holds the same weights: one writes, atomically
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                save_checkpoint(args.out, model, optimizer, step=step + 1,
+                                config={**config.to_dict(), "world_size": world})
     if rank == 0:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         save_checkpoint(args.out, model, optimizer, step=last_step,

@@ -7,6 +7,7 @@ A batch is a tuple `(*inputs, targets)`: the loop calls `model(*inputs)` to get 
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,9 +141,21 @@ class _ProgressLines:
 
 def save_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
                     step: int = 0, config: dict | None = None) -> None:
-    """Save weights (+ optimizer state, step, a plain-dict config) as tensors and primitives only."""
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
-                "step": step, "config": config or {}}, path)
+    """Save weights (+ optimizer state, step, a plain-dict config) as tensors and primitives only.
+
+    Atomic: the state is written to a temporary file in the same folder, flushed to disk, and then renamed
+    over `path` (`os.replace`), so a process killed mid-write leaves the previous checkpoint intact."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict() if optimizer else None,
+                        "step": step, "config": config or {}}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path, model: nn.Module, optimizer: torch.optim.Optimizer | None = None) -> dict:
