@@ -3,7 +3,10 @@
 ROUGE-n compares n-gram counts of a candidate summary with a reference: recall = overlap / reference
 n-grams, precision = overlap / candidate n-grams, F1 = their harmonic mean. ROUGE-L uses the longest
 common subsequence instead of n-grams, so it rewards words in the right order without needing them
-to be adjacent. Tokens: lower-cased runs of [a-z0-9].
+to be adjacent. Tokens: lower-cased runs of [a-z0-9] — like rouge-score, English only: Chinese text
+scores 0 and "élégant" becomes ['l', 'gant'].
+
+Import it through the one metrics door: `from course_utils.metrics import rouge, rouge_n`.
 """
 from __future__ import annotations
 
