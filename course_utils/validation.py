@@ -13,7 +13,8 @@ import operator
 
 
 def _is_bool(value: object) -> bool:
-    if isinstance(value, bool) or type(value).__name__ == "bool_":  # Python or NumPy bool
+    """Python, NumPy or torch booleans (NumPy's and torch's are told apart by their dtype)."""
+    if isinstance(value, bool):
         return True
     dtype = getattr(value, "dtype", None)
     return dtype is not None and str(dtype) in ("bool", "torch.bool")
@@ -39,7 +40,7 @@ def _int_expectation(minimum: int | None, maximum: int | None) -> str:
 def require_int(value: object, name: str, minimum: int | None = None, maximum: int | None = None) -> int:
     """`value` as a plain int (Python, NumPy or 0-d torch integer) within [minimum, maximum], else ValueError.
 
-    >>> require_int(np.int64(3), "n_layers", minimum=1)
+    >>> require_int(numpy.int64(3), "n_layers", minimum=1)   # a plain int comes back
     3
     """
     expected = _int_expectation(minimum, maximum)
@@ -79,7 +80,7 @@ def require_real(value: object, name: str, *, above: float | None = None, at_lea
 
     `above`/`below` are strict bounds, `at_least`/`at_most` inclusive; NaN is always refused.
 
-    >>> require_real(np.float32(0.5), "top_p", above=0, at_most=1)
+    >>> require_real(numpy.float32(0.5), "top_p", above=0, at_most=1)
     0.5
     """
     expected = _real_expectation(above, at_least, at_most, below)

@@ -56,3 +56,18 @@ def test_epoch_batcher_bad_input():
         epoch_batcher(4, 5, list)
     with pytest.raises(ValueError, match="split='train' only"):
         epoch_batcher(4, 2, list)("val")
+
+
+def test_batching_has_one_home_and_no_module_defines_code_after_its_main_guard():
+    """LM batching left the dataset registry; and a module's `if __name__ == "__main__":` block is its last
+    statement (functions defined after it exist on import but not when the module runs as a script)."""
+    import ast
+    from pathlib import Path
+
+    from course_utils import data
+
+    assert not any(hasattr(data, name) for name in ("lm_batch", "lm_batcher", "lm_eval_windows"))
+    for path in sorted((Path(__file__).parent.parent / "course_utils").rglob("*.py")):
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        guards = [i for i, node in enumerate(body) if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test)]
+        assert all(i == len(body) - 1 for i in guards), f"{path.name}: statements after the __main__ block"
