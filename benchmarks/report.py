@@ -77,7 +77,7 @@ def main() -> None:
     machine = results.get("notebooks", {}).get("machine", {})
     where = (f"Measured on {machine.get('cpus', 2)} CPU cores, Python {machine.get('python', '3.11')}, "
              f"torch {machine.get('torch', '2.13')} (CPU), {machine.get('date', '')}, by "
-             f"`python benchmarks/run_all.py`.")
+             f"`./course.sh python benchmarks/run_all.py`.")
     figure = ["", "![run time per notebook](benchmarks/results/results.png)"] if "notebooks" in results else []
     table = "\n".join([where, "", *rows(results), *figure])
     readme = (ROOT / "README.md").read_text(encoding="utf-8")

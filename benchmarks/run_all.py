@@ -1,8 +1,8 @@
 """The course benchmark suite — one command measures every figure the README quotes.
 
-    python benchmarks/run_all.py                 # everything (≈ 25 min on 2 cores)
-    python benchmarks/run_all.py --only notebooks mha
-    python benchmarks/run_all.py --report-only   # rebuild results.json, the plot and the README table
+    ./course.sh python benchmarks/run_all.py                 # everything (≈ 25 min on 2 cores)
+    ./course.sh python benchmarks/run_all.py --only notebooks mha
+    ./course.sh python benchmarks/run_all.py --report-only   # rebuild results.json, the plot and the README table
 
 Parts (each writes benchmarks/results/<part>.json):
   notebooks  every notebook executed under nbval (the CI command), timed one by one

@@ -63,8 +63,8 @@ def environment_report() -> dict[str, str]:
     width = max(map(len, info))
     for key, value in info.items():
         print(f"{key:<{width}} : {value}")
-    if sys.version_info < (3, 10):
-        warnings.warn("Python ≥ 3.10 is expected; some cells may fail.", stacklevel=2)
+    if sys.version_info < (3, 11):
+        warnings.warn("Python ≥ 3.11 is expected (the pinned packages need it); some cells may fail.", stacklevel=2)
     missing = [name for name in REPORTED_PACKAGES if info[name] == "not installed"]
     if missing:
         warnings.warn(f"missing packages {missing}: run the README setup command", stacklevel=2)
