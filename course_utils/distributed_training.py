@@ -104,6 +104,20 @@ def global_batch(ids: torch.Tensor, block: int, batch: int, seed: int, step: int
     return lm_batch(ids, block, batch, torch.Generator().manual_seed(seed * 1_000_003 + step))
 
 
+def _drop_history_after(path: Path, step: int) -> None:
+    """A killed run logged steps after its last checkpoint (perhaps half a line, if killed mid-write):
+    those steps are about to be redone, so keep only the complete records up to `step`."""
+    kept = []
+    for line in path.read_text().splitlines(keepends=True):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if line.endswith("\n") and record["step"] <= step:
+            kept.append(line)
+    path.write_text("".join(kept))
+
+
 def train(args: argparse.Namespace) -> dict:
     from course_utils.data import char_corpus
     from course_utils.training import evaluate, load_checkpoint, lr_at, save_checkpoint
@@ -122,10 +136,8 @@ def train(args: argparse.Namespace) -> dict:
     start_step = 0
     if args.resume and args.out.exists():
         start_step = load_checkpoint(args.out, model, optimizer)["step"]
-        if rank == 0 and args.history and args.history.exists():  # a killed run logged steps after its
-            kept = [line for line in args.history.read_text().splitlines()  # last checkpoint: they are
-                    if line.strip() and json.loads(line)["step"] <= start_step]  # redone, so drop them
-            args.history.write_text("".join(line + "\n" for line in kept))
+        if rank == 0 and args.history and args.history.exists():
+            _drop_history_after(args.history, start_step)
     ddp_model = DDP(model) if world > 1 else model
     micro = args.batch_size // (world * args.grad_accum)
     val = lm_eval_windows(val_ids[:20_000], args.block_size)

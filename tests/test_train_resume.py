@@ -108,3 +108,12 @@ def test_save_every_must_be_positive(tmp_path):
     assert result.returncode != 0
     assert "--save-every must be a positive integer, got 0" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_resume_drops_history_logged_after_the_checkpoint(tmp_path):
+    from course_utils.distributed_training import _drop_history_after
+
+    path = tmp_path / "h.jsonl"
+    path.write_text("".join(json.dumps({"step": s}) + "\n" for s in range(1, 6)) + '{"step": 6, "lo')  # killed mid-line
+    _drop_history_after(path, 3)
+    assert [r["step"] for r in losses(path)] == [1, 2, 3]
