@@ -101,10 +101,18 @@ def test_nb09_tfidf_rows():
 
 
 def test_nb09_mrr():
-    def mrr(scores, truth):
+    def fair_mrr(scores, truth):
+        true = scores.gather(1, truth[:, None])
+        greater, tied = (scores > true).sum(1), (scores == true).sum(1) - 1
+        return sum(sum(1 / (g + j) for j in range(1, e + 2)) / (e + 1)
+                   for g, e in zip(greater.tolist(), tied.tolist())) / len(scores)
+
+    def optimistic_mrr(scores, truth):   # ties counted in the true reply's favour
         rank = (scores > scores.gather(1, truth[:, None])).sum(1) + 1
         return (1 / rank.float()).mean().item()
-    nb09.check_exercise_2(mrr)
+
+    nb09.check_exercise_2(fair_mrr)
+    fails_with(nb09.check_exercise_2, optimistic_mrr, "tie must not count in the true reply's favour")
     fails_with(nb09.check_exercise_2, lambda s, t: (1 / ((s > s.gather(1, t[:, None])).sum(1).float() + 2)).mean(),
                "rank = 1 +")
 

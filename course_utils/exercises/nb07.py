@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from course_utils.exercises import _fail, _pass, exercise_check
-from course_utils.rouge import rouge_n
+from course_utils.metrics import rouge_n
 from course_utils.summarize import pagerank
 
 
@@ -33,7 +33,7 @@ def check_exercise_1(rouge1_f1: Callable) -> None:
                     " — count each word at most as often as it occurs in the reference (Counter & Counter)"
                     if cand == "the the the".split() else " — overlap / len(candidate) is P, / len(reference) is R")
             _fail(f"rouge1_f1({' '.join(cand)!r}, {' '.join(ref)!r}) = {float(got):.4f}, expected {want:.4f}{hint}")
-    _pass("rouge1_f1 equals course_utils.rouge.rouge_n(…, 1), clipping included")
+    _pass("rouge1_f1 equals course_utils.metrics.rouge_n(…, 1), clipping included")
 
 
 def _graphs():
