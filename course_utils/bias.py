@@ -85,16 +85,56 @@ def pronoun_bias(model: nn.Module, tokenizer, contexts: Iterable[str], he_words:
     return float(np.mean(gaps))
 
 
-def word_pair_gaps(model: nn.Module, tokenizer, contexts: Iterable[str],
-                   pairs: Sequence[tuple[str, str]] = GENDER_PAIRS) -> np.ndarray:
-    """For each (male, female) pair, the mean over `contexts` of ln P(" male" | c) − ln P(" female" | c):
-    (n_pairs,) nats, > 0 where the model would rather say the male word ("king" over "queen")."""
+def word_pair_log_probs(model: nn.Module, tokenizer, contexts: Iterable[str],
+                        pairs: Sequence[tuple[str, str]] = GENDER_PAIRS) -> np.ndarray:
+    """(n_pairs, 2) nats: for each (male, female) pair, the mean over `contexts` of ln P(" male" | c) and of
+    ln P(" female" | c) (each word with its boundary, as in `word_log_prob`)."""
     contexts = list(contexts)
     if not contexts:
         raise ValueError("contexts must not be empty")
-    return np.array([np.mean([word_log_prob(model, tokenizer, c, " " + male) -
-                              word_log_prob(model, tokenizer, c, " " + female) for c in contexts])
-                     for male, female in pairs])
+    return np.array([[np.mean([word_log_prob(model, tokenizer, c, " " + word) for c in contexts])
+                      for word in pair] for pair in pairs])
+
+
+def word_pair_gaps(model: nn.Module, tokenizer, contexts: Iterable[str],
+                   pairs: Sequence[tuple[str, str]] = GENDER_PAIRS, per_character: bool = False) -> np.ndarray:
+    """For each (male, female) pair, the mean over `contexts` of ln P(" male" | c) − ln P(" female" | c):
+    (n_pairs,) nats, > 0 where the model would rather say the male word ("king" over "queen").
+
+    A character model pays for every character it spells, so a longer word starts behind. With
+    `per_character=True` each word's log-probability is divided by the number of predictions it is made of
+    (the leading space, the letters and the boundary: len(word) + 2), a length-normalised gap: mean nats per
+    predicted character, male − female."""
+    log_probs = word_pair_log_probs(model, tokenizer, contexts, pairs)           # (n_pairs, 2)
+    if per_character:
+        log_probs = log_probs / np.array([[len(word) + 2 for word in pair] for pair in pairs])
+    return log_probs[:, 0] - log_probs[:, 1]
+
+
+def length_differences(pairs: Sequence[tuple[str, str]] = GENDER_PAIRS) -> np.ndarray:
+    """(n_pairs,): how many letters longer the female word is than the male one (duke/duchess: +3)."""
+    return np.array([len(female) - len(male) for male, female in pairs])
+
+
+def remove_linear_effect(y: Sequence[float], x: Sequence[float]) -> np.ndarray:
+    """y minus its least-squares fit a + b·x: what is left of y once x's linear effect is removed (the
+    residuals; they have mean 0 and no linear correlation with x). Used to control a bias measurement for
+    word length: residuals of the model's gap after regressing it on the length difference."""
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(x) < 3:
+        raise ValueError(f"x and y must be 1-D of the same length ≥ 3, got shapes {x.shape} and {y.shape}")
+    if np.ptp(x) == 0:
+        raise ValueError("x is constant: there is no effect of x to remove")
+    design = np.stack([np.ones_like(x), x], axis=1)                             # (n, 2)
+    coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
+    return y - design @ coefficients
+
+
+def slope(y: Sequence[float], x: Sequence[float]) -> float:
+    """The least-squares slope b of y ≈ a + b·x (e.g. nats of gap per letter of length difference)."""
+    y, x = np.asarray(y, dtype=float), np.asarray(x, dtype=float)
+    remove_linear_effect(y, x)                                                  # validates the shapes
+    return float(np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2))
 
 
 # ---------------------------------------------------------------------------------------------------

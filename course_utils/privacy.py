@@ -211,6 +211,17 @@ def exposure(secret_score: float, candidate_scores) -> float:
     return math.log2(len(scores)) - math.log2(secret_rank(secret_score, scores))
 
 
+def chance_exposure(space_size: int) -> float:
+    """The mean exposure of a secret the model knows nothing about: its rank is uniform on 1 … |R|, so
+
+        E[exposure] = log₂ |R| − mean over r of log₂ r  →  log₂ e ≈ 1.44 bits for large |R|.
+
+    The baseline for a canary that appears once: exposures near this value are chance, not memorisation."""
+    space_size = require_int(space_size, "space_size", minimum=1)
+    ranks = np.arange(1, space_size + 1, dtype=float)
+    return float(math.log2(space_size) - np.log2(ranks).mean())
+
+
 def exposure_by_sampling(secret_score: float, sampled_scores, space_size: int) -> float:
     """Estimate exposure when R is too big to enumerate: score n candidates drawn uniformly from R.
 

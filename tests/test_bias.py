@@ -6,8 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.bias import (GENDER_PAIRS, boundary_ids, cooccurrence_counts, log_odds, pronoun_bias, spearman,
-                               swap_gendered_words, word_log_prob, word_pair_gaps, words_log_prob, words_of)
+from course_utils.bias import (GENDER_PAIRS, boundary_ids, cooccurrence_counts, length_differences, log_odds,
+                               pronoun_bias, remove_linear_effect, slope, spearman, swap_gendered_words, word_log_prob,
+                               word_pair_gaps, word_pair_log_probs, words_log_prob, words_of)
 from course_utils.tokenizers import CharTokenizer
 from course_utils.transformer import GPT, GPTConfig
 
@@ -119,3 +120,36 @@ def test_word_pair_gaps_under_a_uniform_model_are_length_differences():
     np.testing.assert_allclose(gaps, [math.log(V), 2 * math.log(V), 0.0], rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="contexts"):
         word_pair_gaps(Uniform(), TOKENIZER, [])
+
+
+def test_per_character_gaps_remove_the_length_penalty_of_a_uniform_model():
+    # under a uniform model every character costs ln V, so per character every word scores the same
+    pairs = [("king", "queen"), ("man", "woman"), ("duke", "duchess")]
+    raw = word_pair_gaps(Uniform(), TOKENIZER, ["the"], pairs)
+    np.testing.assert_allclose(raw, [math.log(V), 2 * math.log(V), 3 * math.log(V)], rtol=1e-5)
+    per_char = word_pair_gaps(Uniform(), TOKENIZER, ["the"], pairs, per_character=True)
+    # ln P(" w" + boundary) / (len(w) + 2) = ((len(w) + 1)·ln(1/V) + ln(4/V)) / (len(w) + 2): nearly equal
+    want = [((len(m) + 1) * -math.log(V) + math.log(N_BOUNDARY / V)) / (len(m) + 2) -
+            ((len(f) + 1) * -math.log(V) + math.log(N_BOUNDARY / V)) / (len(f) + 2) for m, f in pairs]
+    np.testing.assert_allclose(per_char, want, rtol=1e-5)
+    assert np.all(np.abs(per_char) < 0.1 * np.abs(raw))
+    both = word_pair_log_probs(Uniform(), TOKENIZER, ["the", "a"], pairs)
+    assert both.shape == (3, 2) and both[0, 0] > both[0, 1]
+    np.testing.assert_array_equal(length_differences(pairs), [1, 2, 3])
+    assert length_differences()[GENDER_PAIRS.index(("husband", "wife"))] == -3
+
+
+def test_remove_linear_effect_and_slope():
+    x = np.array([-3.0, 0, 1, 2, 3, 5])
+    noise = np.array([0.3, -0.2, 0.1, -0.4, 0.5, -0.3])
+    y = 1.5 - 2.0 * x + noise
+    residual = remove_linear_effect(y, x)
+    assert abs(residual.mean()) < 1e-12 and abs(np.corrcoef(residual, x)[0, 1]) < 1e-12
+    assert slope(y, x) == pytest.approx(np.polyfit(x, y, 1)[0])
+    assert slope(3 * x, x) == pytest.approx(3.0)
+    # y exactly linear in x: nothing is left
+    np.testing.assert_allclose(remove_linear_effect(4 + 0.5 * x, x), 0, atol=1e-12)
+    with pytest.raises(ValueError, match="constant"):
+        remove_linear_effect([1, 2, 3], [2, 2, 2])
+    with pytest.raises(ValueError, match="same length"):
+        slope([1, 2, 3], [1, 2])

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.privacy import (candidate_log_perplexities, deduplicate_lines, exposure, exposure_by_sampling,
+from course_utils.privacy import (candidate_log_perplexities, chance_exposure, deduplicate_lines, exposure, exposure_by_sampling,
                                   insert_canaries, pin_candidates, random_pin, secret_rank,
                                   sequence_log_perplexity)
 from course_utils.tokenizers import CharTokenizer
@@ -155,3 +155,18 @@ def test_a_memorised_secret_has_maximal_exposure():
     candidates = pin_candidates(4)
     scores = candidate_log_perplexities(model, TOKENIZER, "PIN is ", candidates)
     assert exposure(scores[candidates.index("7 7 7 7")], scores) == pytest.approx(math.log2(10_000))
+
+
+def test_chance_exposure_is_the_mean_exposure_of_a_random_rank():
+    # exposure of every possible rank of a secret among 6,561 candidates, averaged: the chance level
+    scores = np.arange(6561, dtype=float)
+    mean_over_ranks = np.mean([exposure(s, scores) for s in scores])
+    assert chance_exposure(6561) == pytest.approx(mean_over_ranks, rel=1e-9)
+    assert chance_exposure(6561) == pytest.approx(math.log2(math.e), abs=0.01)     # → log2 e for large |R|
+    assert chance_exposure(1) == 0.0 and chance_exposure(2) == pytest.approx(0.5)
+    # and it is what random canaries average: rank uniform on 1..N
+    rng = np.random.default_rng(0)
+    ranks = rng.integers(1, 6562, size=20_000)
+    assert np.mean(np.log2(6561) - np.log2(ranks)) == pytest.approx(chance_exposure(6561), abs=0.03)
+    with pytest.raises(ValueError):
+        chance_exposure(0)
