@@ -16,8 +16,11 @@ weights, AdamW state and step, and the course GPT trains without dropout (no ran
 Data parallelism: every process holds a full copy of the model and gets its own slice of each global
 batch; after backward, DistributedDataParallel averages the gradients across processes (all-reduce), so
 every copy takes the same optimizer step. With the same global batch, N processes follow the same loss
-curve as one process — they just share the work. gloo is used on CPU, nccl on GPU; mixed precision
-(bf16 autocast) only on GPU; `--grad-accum` splits each per-process batch into micro-batches.
+curve as one process — they just share the work. gloo is used on CPU, nccl on GPU; with fewer GPUs on
+the machine than processes (two ranks on a one-GPU Colab) every rank runs on the CPU with gloo instead,
+and says so in one line. Precision follows the hardware (`autocast_dtype`): bf16 autocast on a GPU that
+has bf16 (compute capability ≥ 8.0), fp16 autocast with a GradScaler on older GPUs (a T4), fp32 on the
+CPU. `--grad-accum` splits each per-process batch into micro-batches.
 """
 from __future__ import annotations
 
@@ -83,15 +86,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def pick_device(local_rank: int, local_world: int) -> torch.device:
+    """cuda:local_rank when this machine has a GPU for every local process, else the CPU — never
+    cuda:1 on a one-GPU machine. Every rank sees the same counts, so all ranks choose alike."""
+    n_gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if n_gpus == 0:
+        return torch.device("cpu")
+    if n_gpus < local_world:
+        if local_rank == 0:
+            print(f"{local_world} processes but {n_gpus} GPU(s) on this machine: every process runs on the CPU "
+                  f"with gloo", flush=True)
+        return torch.device("cpu")
+    return torch.device("cuda", local_rank)
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """The mixed-precision dtype the hardware supports: bf16 on a GPU with native bf16 (compute
+    capability ≥ 8.0), fp16 (to be used with a GradScaler) on older GPUs such as Colab's T4, and None —
+    plain fp32 — on the CPU and MPS (the course uses no bf16 on the CPU)."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.get_device_capability(device) >= (8, 0) else torch.float16
+
+
 def setup_distributed() -> tuple[int, int, torch.device]:
     """(rank, world_size, device); starts a process group when launched by torchrun."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    if torch.cuda.is_available():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    device = pick_device(local_rank, int(os.environ.get("LOCAL_WORLD_SIZE", str(world))))
+    if device.type == "cuda":
         torch.cuda.set_device(device)
-    else:
-        device = torch.device("cpu")
     if world > 1:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return rank, world, device
@@ -141,7 +166,8 @@ def train(args: argparse.Namespace) -> dict:
     ddp_model = DDP(model) if world > 1 else model
     micro = args.batch_size // (world * args.grad_accum)
     val = lm_eval_windows(val_ids[:20_000], args.block_size)
-    use_amp = device.type == "cuda"
+    amp_dtype = autocast_dtype(device)                       # None = fp32 (CPU)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)  # fp16 gradients underflow
     log = open(args.history, "a") if args.history and rank == 0 else None
     history, t0 = [], time.perf_counter()
     last_step = args.stop_after or args.steps
@@ -154,13 +180,15 @@ def train(args: argparse.Namespace) -> dict:
         for k in range(args.grad_accum):
             sync = k == args.grad_accum - 1  # all-reduce gradients only on the last micro-batch
             ctx = ddp_model.no_sync() if world > 1 and not sync else torch.enable_grad()
-            with ctx, torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            with ctx, torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
                 logits = ddp_model(x[k])
                 loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), y[k].flatten()) / args.grad_accum
-            loss.backward()
+            scaler.scale(loss).backward()  # disabled scaler (bf16, fp32): plain loss.backward()
             loss_sum += loss.item()
+        scaler.unscale_(optimizer)         # clip the true gradients
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        scaler.step(optimizer)             # disabled scaler: optimizer.step(); fp16: skips a step with inf/nan
+        scaler.update()
         optimizer.zero_grad(set_to_none=True)
         if world > 1:  # report the global mean loss, not just this process's slice
             t = torch.tensor([loss_sum], device=device)

@@ -26,7 +26,12 @@ def set_seed(seed: int = 0) -> None:
 
 
 def get_device(prefer: str | None = None) -> torch.device:
-    """Pick cuda → mps → cpu; `prefer` or the COURSE_DEVICE env var overrides the choice."""
+    """The one place that chooses a device. Precedence: the explicit `prefer` argument (what the
+    notebook asks for) > the COURSE_DEVICE env var (cpu | cuda | mps, or cuda:N) > cuda → mps → cpu.
+
+    Only a model the learner moves with `model.to(get_device())` leaves the CPU: the committed notebooks
+    never do, so their outputs are CPU outputs whatever this returns. Every course helper that runs a
+    model moves its inputs to `model_device(model)`, so a moved model works with the same calls."""
     choice = prefer or os.environ.get(DEVICE_ENV_VAR)
     if choice:
         kind = choice.split(":")[0]
@@ -38,6 +43,18 @@ def get_device(prefer: str | None = None) -> torch.device:
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
+    return torch.device("cpu")
+
+
+def model_device(model) -> torch.device:
+    """The device of a model's first parameter (or buffer); CPU for a model without tensors.
+
+    Helpers call `x.to(model_device(model))` at their entry point, so the caller's CPU tensors follow a
+    model that was moved to cuda/mps (a no-op when both are already on the same device)."""
+    for tensors in (getattr(model, "parameters", None), getattr(model, "buffers", None)):
+        if tensors is not None:
+            for t in tensors():
+                return t.device
     return torch.device("cpu")
 
 

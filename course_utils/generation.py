@@ -19,6 +19,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from course_utils.env import model_device
 from course_utils.validation import require_int, require_real
 
 STRATEGIES = ("greedy", "sample")
@@ -88,17 +89,18 @@ def apply_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
 
 def next_token_logits(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
     """The model's logits for the token after `idx` (B, T) → (B, V), with the context cropped to the
-    model's block_size (if it has one)."""
+    model's block_size (if it has one); `idx` is moved to the model's device, the logits stay there."""
     block_size = getattr(model, "block_size", None)
     context = idx if block_size is None else idx[:, -block_size:]           # (B, ≤ block_size)
-    return model(context)[:, -1, :]                                          # (B, V)
+    return model(context.to(model_device(model)))[:, -1, :]                                          # (B, V)
 
 
 def choose_next_token(logits: torch.Tensor, strategy: str = "sample", temperature: float = 1.0,
                       top_k: int | None = None, top_p: float | None = None,
                       generator: torch.Generator | None = None) -> torch.Tensor:
     """Pick one id per row of logits (B, V) → (B,): argmax for greedy, else sample from the filtered
-    softmax(logits / temperature)."""
+    softmax(logits / temperature). A `generator` on another device than the logits (a CPU generator
+    for a cuda model) is honoured: the draw happens on the generator's device and the ids come back."""
     if strategy == "greedy":
         return logits.argmax(dim=-1)
     logits = apply_temperature(logits, temperature)
@@ -107,6 +109,10 @@ def choose_next_token(logits: torch.Tensor, strategy: str = "sample", temperatur
     if top_p is not None:
         logits = apply_top_p(logits, top_p)
     probs = logits.softmax(dim=-1)                                           # (B, V)
+    if generator is not None and generator.device != probs.device:
+        # Draw on the generator's device (a seeded CPU generator with a cuda/mps model): the random
+        # numbers come from that generator, so its seed means the same on every device.
+        return torch.multinomial(probs.to(generator.device), 1, generator=generator).squeeze(-1).to(probs.device)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)      # (B,)
 
 
@@ -125,6 +131,9 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, strate
     model's speaker tokens). With `stop_id`, a row that produces it is finished: it is padded with
     `stop_id` from then on, and generation ends early once every row has finished (the stop token is
     kept in the output, so a caller can see that the row ended rather than ran out of tokens).
+
+    `idx` is moved to the model's device (a model moved to cuda/mps works with CPU prompts); the result
+    comes back on `idx`'s own device. A CPU `generator` works with a cuda/mps model (see choose_next_token).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -143,6 +152,8 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, strate
     banned = None if banned_ids is None else [require_int(i, "banned_ids", minimum=0) for i in banned_ids]
     if stop_id is not None:
         stop_id = require_int(stop_id, "stop_id", minimum=0)
+    caller_device = idx.device
+    idx = idx.to(model_device(model))                                       # follow a moved model
     finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)  # (B,)
     was_training = model.training
     model.eval()
@@ -160,4 +171,4 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, strate
                 break
     finally:
         model.train(was_training)
-    return idx
+    return idx.to(caller_device)

@@ -1,6 +1,6 @@
 """Pretrain the course base model: a GPT with byte-level BPE tokens on the course's pretraining corpus.
 
-    python -m course_utils.pretrain --out runs/base                 # the shipped recipe (≈ 30 min, 2 cores)
+    python -m course_utils.pretrain --out runs/base --precision bf16  # the shipped recipe (≈ 30 min, 2 cores)
     python -m course_utils.pretrain --out runs/base                 # after a kill: resumes where it stopped
     python -m course_utils.pretrain --out runs/big --device cuda --layers 8 --d-model 384 --heads 6
 
@@ -42,9 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="a UTF-8 text file; default: the checksummed data/cache/pretrain_corpus.txt")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"])
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
-    p.add_argument("--precision", default="bf16", choices=["bf16", "fp32"],
+    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
                    help="bf16: matmuls in bfloat16 under autocast, weights and optimizer in float32 "
-                        "(2.5× faster on a CPU with AVX-512 BF16); fp32: everything in float32")
+                        "(2.5× faster on a CPU with AVX-512 BF16; the shipped model was trained so); fp32: "
+                        "everything in float32; auto (default): bf16 on a CUDA GPU with native bf16 "
+                        "(compute capability ≥ 8.0), fp32 on the CPU, MPS and older GPUs")
     p.add_argument("--vocab-size", type=int, default=2048)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--d-model", type=int, default=192)
@@ -82,6 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--device cuda: no CUDA device is available here")
     if args.device == "mps" and not torch.backends.mps.is_available():
         p.error("--device mps: no Apple-silicon GPU is available here")
+    if args.precision == "auto":  # the recipe records what actually ran: bf16 or fp32
+        native_bf16 = args.device == "cuda" and torch.cuda.get_device_capability() >= (8, 0)
+        args.precision = "bf16" if native_bf16 else "fp32"
     return args
 
 

@@ -156,14 +156,23 @@ def input_gradient_norms(model: RNNLanguageModel, x: torch.Tensor, y: torch.Tens
     x (B, T) ids; the loss is the cross-entropy of the prediction at the last position (target y[:, -1],
     or the model's own argmax when y is None). Returns (T,) norms averaged over the batch; index T − 1 − k
     is the gradient from k steps back. A vanishing gradient shows as a geometric fall with k.
+
+    x and y are moved to the model's device; the norms come back on x's device. cuDNN is switched off
+    for this call: CUDA refuses to back-propagate through a cuDNN RNN in eval mode (no effect on CPU).
     """
+    caller_device, device = x.device, next(model.parameters()).device
+    x = x.to(device)
+    y = None if y is None else y.to(device)
     was_training = model.training
     model.eval()  # no dropout: measure the network itself
-    emb = model.embedding(x).detach().requires_grad_(True)  # (B, T, d_embed)
-    out, _ = model.recur(emb)                                # (B, T, d_hidden)
-    logits = model.head(out[:, -1])                          # (B, V) — only the last step
-    target = y[:, -1] if y is not None else logits.argmax(-1)
-    loss = F.cross_entropy(logits, target, reduction="sum")
-    (grad,) = torch.autograd.grad(loss, emb)                 # (B, T, d_embed); parameters' .grad untouched
-    model.train(was_training)
-    return grad.norm(dim=-1).mean(dim=0)                     # (T,)
+    try:
+        with torch.backends.cudnn.flags(enabled=False):     # cuDNN RNN backward needs train mode
+            emb = model.embedding(x).detach().requires_grad_(True)  # (B, T, d_embed)
+            out, _ = model.recur(emb)                                # (B, T, d_hidden)
+            logits = model.head(out[:, -1])                          # (B, V) — only the last step
+            target = y[:, -1] if y is not None else logits.argmax(-1)
+            loss = F.cross_entropy(logits, target, reduction="sum")
+            (grad,) = torch.autograd.grad(loss, emb)                 # (B, T, d_embed); parameters' .grad untouched
+    finally:
+        model.train(was_training)
+    return grad.norm(dim=-1).mean(dim=0).to(caller_device)           # (T,)
