@@ -133,7 +133,7 @@ def score_text(model, tokenizer, text: str, context: str = "\n", stride: int | N
             x[row, : end - 1 - start] = ids[start : end - 1]
         logp = torch.log_softmax(model(x.to(device)).float(), dim=-1)      # (B, ≤T, V)
         for row, (start, end, target) in enumerate(chunk):
-            pos = torch.arange(target - 1 - start, end - 1 - start)       # positions predicting ids[target:end]
+            pos = torch.arange(target - 1 - start, end - 1 - start, device=device)  # positions predicting ids[target:end]
             nats -= logp[row, pos, ids[target:end].to(device)].sum().item()
     chars, n_bytes = len(text), len(text.encode("utf-8"))
     return {"nats": nats, "tokens": len(ids) - first, "chars": chars, "nats_per_char": nats / chars,

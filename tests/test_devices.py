@@ -21,12 +21,13 @@ from course_utils.classifier import (BagOfWordsClassifier, TransformerClassifier
                                      predict_proba, token_relevance)
 from course_utils.dialogue import ChatTokenizer, generate_reply, score_candidates, token_nll
 from course_utils.generation import choose_next_token, generate, next_token_logits
+from course_utils.pretrained import score_text
 from course_utils.privacy import candidate_log_perplexities, sequence_log_perplexity
 from course_utils.rnn import RNNLanguageModel, input_gradient_norms
 from course_utils.seq2seq import (EncoderDecoder, Seq2SeqConfig, TextCodec, beam_search, cross_attention_weights,
                                   greedy_decode, translate)
 from course_utils.tokenizers import CharTokenizer, Vocab
-from course_utils.training import evaluate
+from course_utils.training import evaluate, train_model
 from course_utils.transformer import GPT, GPTConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -128,6 +129,10 @@ def cases():
         "candidate_log_perplexities": (lambda: gpt(char.vocab_size),
                                        lambda m: candidate_log_perplexities(m, char, "my pin is", [" ab", " ba"])),
         "word_log_prob": (lambda: gpt(char.vocab_size), lambda m: word_log_prob(m, char, "the cat", "sat")),
+        "score_text": (lambda: gpt(char.vocab_size),
+                       lambda m: score_text(m, char, "the cat sat on the mat. " * 2, context="a", batch_size=2)),
+        "train_model": (gpt, lambda m: train_model(m, lambda split: (LM_X, LM_Y), steps=2, val_data=(LM_X, LM_Y),
+                                                   progress=False).val_loss),
     }
 
 
