@@ -23,6 +23,7 @@ from torch import nn
 
 from course_utils.attention import padding_mask
 from course_utils.batching import epoch_batcher, pad_batch
+from course_utils.env import model_device
 from course_utils.tokenizers import Vocab, word_tokenize
 from course_utils.transformer import Embeddings, TransformerBlock, init_weights
 from course_utils.validation import check_token_ids, require_int
@@ -66,12 +67,14 @@ def classification_batcher(sequences: Sequence[Sequence[int]], labels: Sequence[
 
 @torch.no_grad()
 def predict_proba(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Class probabilities softmax(model(ids)) for a padded (N, T) tensor, in eval mode: (N, K)."""
+    """Class probabilities softmax(model(ids)) for a padded (N, T) tensor, in eval mode: (N, K).
+    `ids` are moved to the model's device; the probabilities come back on `ids`' device."""
     was_training = model.training
     model.eval()
-    probs = torch.cat([model(ids[i : i + batch_size]).softmax(-1) for i in range(0, len(ids), batch_size)])
+    device = model_device(model)
+    probs = torch.cat([model(ids[i : i + batch_size].to(device)).softmax(-1) for i in range(0, len(ids), batch_size)])
     model.train(was_training)
-    return probs
+    return probs.to(ids.device)
 
 
 def predict(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> list[int]:
@@ -174,12 +177,13 @@ class TransformerClassifier(nn.Module):
     @torch.no_grad()
     def attention_maps(self, ids: torch.Tensor) -> list[torch.Tensor]:
         """Run in eval mode and return each layer's attention weights, a list of n_layers tensors
-        (B, h, T, T): row = query token, column = the key token it looked at."""
+        (B, h, T, T): row = query token, column = the key token it looked at. `ids` are moved to the
+        model's device; the maps come back on `ids`' device."""
         was_training = self.training
         self.eval()
-        self(ids)
+        self(ids.to(model_device(self)))
         self.train(was_training)
-        return [block.attn.attn.detach().clone() for block in self.blocks]
+        return [block.attn.attn.detach().clone().to(ids.device) for block in self.blocks]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -234,16 +238,18 @@ def occlusion_importance(model: nn.Module, ids: torch.Tensor, replace_id: int, p
     ids = ids.reshape(1, -1) if ids.dim() == 1 else ids
     if ids.dim() != 2 or ids.size(0) != 1:
         raise ValueError(f"ids must be one sentence, shape (T,) or (1, T), got {tuple(ids.shape)}")
+    caller_device, ids = ids.device, ids.to(model_device(model))          # follow a moved model
     was_training = model.training
     model.eval()
     T = ids.size(1)
     variants = torch.cat([ids, ids.repeat(T, 1)])                         # (1 + T, T): row 1 + t loses token t
-    variants[1 + torch.arange(T), torch.arange(T)] = replace_id
+    rows = torch.arange(T, device=ids.device)
+    variants[1 + rows, rows] = replace_id
     log_p = model(variants).log_softmax(-1)                               # (1 + T, K)
     target = int(log_p[0].argmax()) if target is None else target
     log_odds = log_p[:, target] - torch.log1p(-log_p[:, target].exp().clamp(max=1 - 1e-7))  # (1 + T,)
     model.train(was_training)
-    return (log_odds[0] - log_odds[1:]).masked_fill(ids[0] == pad_id, 0.0)
+    return (log_odds[0] - log_odds[1:]).masked_fill(ids[0] == pad_id, 0.0).to(caller_device)
 
 
 def cross_entropy_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.batching import epoch_batcher, pad_batch
+from course_utils.env import model_device
 from course_utils.generation import generate
 from course_utils.retrieval import simple_tokenize
 from course_utils.validation import require_int
@@ -191,14 +192,15 @@ def token_nll(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: in
     Dividing by the number of targets per row gives the per-token cross-entropy of each response."""
     was_training = model.training
     model.eval()
+    device = model_device(model)                                               # inputs follow a moved model
     out = []
     for i in range(0, len(x), batch_size):
-        logits = model(x[i : i + batch_size])                                  # (b, T, V)
-        yb = y[i : i + batch_size]
+        logits = model(x[i : i + batch_size].to(device))                       # (b, T, V)
+        yb = y[i : i + batch_size].to(device)
         nll = F.cross_entropy(logits.transpose(1, 2), yb, ignore_index=IGNORE, reduction="none")  # (b, T)
         out.append(nll.sum(1))
     model.train(was_training)
-    return torch.cat(out)
+    return torch.cat(out).to(x.device)                                         # back on the caller's device
 
 
 def score_candidates(model: nn.Module, tokenizer: ChatTokenizer, context: Sequence[str], candidates: Sequence[str],
@@ -220,7 +222,8 @@ def generate_reply(model: nn.Module, tokenizer: ChatTokenizer, history: Sequence
     if isinstance(history, str) or not history:
         raise ValueError("history must be a non-empty list of turns (str), the last one the user's")
     prompt = context_window(tokenizer.turns(list(history), last_speaker=USER), block_size - 1) + [tokenizer.bot_id]
-    out = generate(model, torch.tensor([prompt]), max_new_tokens, strategy=strategy,   # (1, T + n_new)
+    prompt_ids = torch.tensor([prompt], device=model_device(model))                   # (1, T), on the model's device
+    out = generate(model, prompt_ids, max_new_tokens, strategy=strategy,               # (1, T + n_new)
                    temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
                    banned_ids=[tokenizer.pad_id, tokenizer.user_id, tokenizer.bot_id], stop_id=tokenizer.end_id)
     reply = out[0, len(prompt):].tolist()

@@ -24,6 +24,7 @@ from torch import nn
 
 from course_utils.attention import padding_mask
 from course_utils.batching import pad_batch
+from course_utils.env import model_device
 from course_utils.tokenizers import SPECIAL_TOKENS, Vocab
 from course_utils.transformer import Embeddings, TransformerBlock, check_config, init_weights
 from course_utils.validation import check_token_ids, require_int
@@ -262,6 +263,7 @@ def greedy_decode(model: EncoderDecoder, src: torch.Tensor, max_len: int | None 
     """
     c = model.config
     limit = _decode_limit(model, max_len)
+    src = src.to(model_device(model))                                 # follow a moved model
     was_training = model.training
     model.eval()
     try:
@@ -302,6 +304,7 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, beam_size: int = 4, ma
         raise ValueError(f"alpha must be ≥ 0, got {alpha}")
     c, k = model.config, beam_size
     limit = _decode_limit(model, max_len)
+    src = src.to(model_device(model))                                        # follow a moved model
     was_training = model.training
     model.eval()
     try:
@@ -361,12 +364,14 @@ def beam_search(model: EncoderDecoder, src: torch.Tensor, beam_size: int = 4, ma
 @torch.no_grad()
 def cross_attention_weights(model: EncoderDecoder, src: torch.Tensor, tgt_in: torch.Tensor) -> list[torch.Tensor]:
     """One (B, h, T, S) tensor per decoder layer: how much each target position attends to each source
-    position (rows sum to 1 over the real source tokens). Average over heads for a heatmap."""
+    position (rows sum to 1 over the real source tokens). Average over heads for a heatmap.
+    `src`/`tgt_in` are moved to the model's device; the weights come back on `src`'s device."""
+    device = model_device(model)
     was_training = model.training
     model.eval()  # eval mode: MultiHeadAttention computes and keeps `.attn` with the explicit formula
     try:
-        model(src, tgt_in)
-        weights = [block.cross_attn.attn for block in model.decoder]
+        model(src.to(device), tgt_in.to(device))
+        weights = [block.cross_attn.attn.to(src.device) for block in model.decoder]
     finally:
         model.train(was_training)
     return weights
@@ -377,7 +382,7 @@ def translate(model: EncoderDecoder, texts: Sequence[str], src_codec: TextCodec,
     """Texts in → texts out: encode (+ <eos>), decode greedily (beam_size=1) or by beam search, detokenize."""
     if isinstance(texts, str):
         raise TypeError("texts must be a list of str, got one str; wrap it: translate(model, [text], …)")
-    device = next(model.parameters()).device
+    device = model_device(model)
     outputs: list[str] = []
     for i in range(0, len(texts), batch_size):
         chunk = texts[i : i + batch_size]
