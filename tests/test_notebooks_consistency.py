@@ -117,3 +117,17 @@ def test_no_cell_ends_with_a_bare_expect(path):
         bare = (isinstance(last, ast.Expr) and isinstance(last.value, ast.Call)
                 and getattr(last.value.func, "id", "") == "expect")
         assert not bare, f"{path.name} cell {i} ends with expect(...): write `_ = expect(...)`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_outputs_read_as_text(path):
+    # GitHub and Colab show a saved progress-bar widget frozen at its first frame ("training: 0% 0/800"):
+    # committed outputs must be plain text (train_model prints plain progress lines).
+    nb = read(path)
+    assert "widgets" not in nb.metadata, f"{path.name} carries saved widget state from an old run"
+    for i, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            assert "application/vnd.jupyter.widget-view+json" not in data, f"{path.name} cell {i} holds a widget"
+            text = output.get("text", "") + data.get("text/plain", "")
+            assert not re.search(r"\d+%\|", text), f"{path.name} cell {i} holds a tqdm bar: {text[:80]!r}"
