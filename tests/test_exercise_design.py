@@ -3,6 +3,7 @@ leaves every check at "not yet"; each reference solution (course_utils/exercises
 checker; hints do not give the answer line away."""
 import ast
 import difflib
+import functools
 import importlib
 import re
 from pathlib import Path
@@ -25,8 +26,10 @@ def number(path: Path) -> int:
     return int(path.name[:2])
 
 
+@functools.cache
 def exercise_items(path: Path):
-    """(k, scaffold cell, check cell, markdown before the scaffold, argument name) for every exercise."""
+    """(k, scaffold cell, check cell, markdown before the scaffold, argument name) for every exercise
+    (read once per notebook: every test of that notebook asks for them)."""
     cells = nbformat.read(path, as_version=4).cells
     items = []
     for i, cell in enumerate(cells):
@@ -42,6 +45,7 @@ def exercise_items(path: Path):
     return items
 
 
+@functools.cache
 def import_lines(path: Path) -> str:
     """Every top-level import statement of the notebook: the names a learner's cell can use."""
     lines = []
@@ -130,6 +134,15 @@ def test_hint_does_not_contain_the_answer(path, k):
                 f"{path.name} exercise {k}: the hint `{span}` gives away the line `{line}`"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_show_solution_is_imported_before_the_first_exercise(path):
+    # every scaffold says "stuck? show_solution(NN, k)": the name must exist when the learner gets there
+    cells = nbformat.read(path, as_version=4).cells
+    first = next(i for i, c in enumerate(cells) if "exercise" in tags(c))
+    before = "\n".join(c.source for c in cells[:first] if c.cell_type == "code")
+    assert re.search(r"from course_utils\.exercises import .*\bshow_solution\b", before), path.name
+
+
 def test_check_verdicts_in_a_notebook(capsys, monkeypatch):
     from course_utils.exercises import nb00
 
@@ -139,6 +152,14 @@ def test_check_verdicts_in_a_notebook(capsys, monkeypatch):
     assert nb00.check_exercise_3(lambda x: x.softmax(-1), quiet=True)
     assert capsys.readouterr().out == ""                              # quiet: the verdict only
     assert repr(nb00.check_exercise_3(lambda x: None)) == "Verdict(passed=False)"
+    capsys.readouterr()
+
+    def softmax(x):
+        return None
+    assert not exercises.experiment_ready(nb00.check_exercise_3, softmax)
+    assert capsys.readouterr().out == "⏳ this experiment runs once softmax passes its check above\n"
+    assert exercises.experiment_ready(nb00.check_exercise_3, lambda x: x.softmax(-1))
+    assert capsys.readouterr().out == ""
 
 
 def test_show_solution_prints_the_reference_and_refuses_bad_numbers(capsys):

@@ -3,7 +3,7 @@
 Each `check_exercise_N(answer)` prints one line: `✓ …` on a right answer, or `✗ not yet: …` with a hint
 that says *what* is wrong (not just "wrong"). In a notebook a check never raises, so Run All finishes
 while the exercises are still open; it returns a verdict that is true only when the answer is right, so
-an experiment can wait for it: ``if check_exercise_2(mark_negation, quiet=True): …``.
+an experiment can wait for it: ``if experiment_ready(check_exercise_2, mark_negation): …``.
 
 Reference solutions live beside the checkers, in `solutions/nbNN.py`, one deliberate step away:
 ``show_solution(8, 2)`` prints the answer to notebook 08's exercise 2. The tests set `RAISE_ON_FAIL`,
@@ -76,6 +76,16 @@ def exercise_check(check: Callable[[Any], None]) -> Callable[..., Verdict]:
         return Verdict(True)
 
     return run
+
+
+def experiment_ready(check: Callable[..., Verdict], answer: Any) -> bool:
+    """True when `answer` passes `check` (run quietly); otherwise print one line saying the experiment that
+    needs it waits, so an experiment cell reads ``if experiment_ready(check_exercise_2, mark_negation): …``."""
+    if check(answer, quiet=True):
+        return True
+    name = getattr(answer, "__name__", "your answer")
+    print(f"⏳ this experiment runs once {name} passes its check above")
+    return False
 
 
 def _notebook_number(notebook: int | str) -> int:
