@@ -108,22 +108,34 @@ def build_chatterbot(src: Path) -> dict[str, bytes]:
     return {"chatterbot.jsonl": ("\n".join(lines) + "\n").encode("utf-8")}
 
 
+def _vader_ground_truth(src: Path, file: str) -> str:
+    """'label<TAB>score<TAB>text' rows of one VADER ground-truth file; label 1 = mean human rating > 0.
+
+    Texts rated exactly 0 (neither polarity) are dropped."""
+    inner = src / "additional_resources" / "hutto_ICWSM_2014.tar.gz"
+    with tarfile.open(inner) as tar:
+        raw = tar.extractfile(tar.getmember(f"hutto_ICWSM_2014/{file}")).read().decode("utf-8")
+    rows = []
+    for line in raw.splitlines():
+        if line.strip():
+            _, score, text = line.split("\t", 2)
+            text = text.strip().replace("\t", " ")
+            if float(score) != 0 and text:
+                rows.append(f"{int(float(score) > 0)}\t{float(score):.4f}\t{text}\n")
+    return "".join(rows)
+
+
 def build_movie_reviews(src: Path) -> dict[str, bytes]:
     """Pang & Lee movie-review sentences with VADER's human ratings: 'label<TAB>score<TAB>sentence'.
 
     Label 1 = positive (mean rating > 0), 0 = negative; the 37 sentences rated exactly 0 are dropped.
     """
-    inner = src / "additional_resources" / "hutto_ICWSM_2014.tar.gz"
-    with tarfile.open(inner) as tar:
-        member = tar.getmember("hutto_ICWSM_2014/movieReviewSnippets_GroundTruth.txt")
-        raw = tar.extractfile(member).read().decode("utf-8")
-    rows = []
-    for line in raw.splitlines():
-        if line.strip():
-            _, score, text = line.split("\t")
-            if float(score) != 0:
-                rows.append(f"{int(float(score) > 0)}\t{float(score):.4f}\t{text.strip()}\n")
-    return {"movie_reviews.tsv": "".join(rows).encode("utf-8")}
+    return {"movie_reviews.tsv": _vader_ground_truth(src, "movieReviewSnippets_GroundTruth.txt").encode("utf-8")}
+
+
+def build_tweets(src: Path) -> dict[str, bytes]:
+    """The VADER study's human-rated tweets, same format as movie_reviews (08's distribution-shift test)."""
+    return {"tweets.tsv": _vader_ground_truth(src, "tweets_GroundTruth.txt").encode("utf-8")}
 
 
 # --- summarization: (summary line, extended description) pairs mined from numpy-style docstrings ----
@@ -221,7 +233,7 @@ def build_docsum_sklearn(src: Path) -> dict[str, bytes]:
     return {"docsum_sklearn.tsv": docstring_summary_pairs(src / "sklearn")}
 
 
-BUILDERS = {"movie_reviews": build_movie_reviews, "shakespeare": build_shakespeare, "names": build_names, "gpt2_bpe": build_gpt2_bpe,
+BUILDERS = {"movie_reviews": build_movie_reviews, "tweets": build_tweets, "shakespeare": build_shakespeare, "names": build_names, "gpt2_bpe": build_gpt2_bpe,
             "mt_en_fr": build_mt_en_fr, "mt_en_zh": build_mt_en_zh, "chatterbot": build_chatterbot}
 BUILDERS.update({"docsum_numpy": build_docsum_numpy, "docsum_scipy": build_docsum_scipy,
                  "docsum_pandas": build_docsum_pandas, "docsum_sklearn": build_docsum_sklearn})

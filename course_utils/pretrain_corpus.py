@@ -44,21 +44,31 @@ def shakespeare_cut(text: str) -> int:
     return min(char_cut, line_cut)
 
 
+def _three_way(items: list, val_fraction: float) -> tuple[list, list]:
+    """(train, validation + test) as notebooks 06, 07 and 09 split: 15 % test first, then `val_fraction` of
+    the rest for validation. Both held-out parts stay out of the corpus: fine-tuning chooses on validation."""
+    from course_utils.data import train_val_split
+
+    rest, test = train_val_split(items, val_fraction=0.15)
+    train, val = train_val_split(rest, val_fraction=val_fraction)
+    return train, val + test
+
+
 def notebook_splits() -> dict[str, tuple[list, list]]:
     """(train, held-out) items of every notebook dataset split, as the notebooks make them."""
-    from course_utils.data import load_jsonl, load_text, load_tsv, shuffled, train_val_split
+    from course_utils.data import load_jsonl, load_text, load_tsv, shuffled
     from course_utils.dialogue import unique_conversations
     from course_utils.summarize import load_docstring_summaries
 
     text = load_text("shakespeare")
     cut = shakespeare_cut(text)
     ui_pairs = [tuple(row) for row in load_tsv("mt_en_fr")]
+    conversations = unique_conversations(load_jsonl("chatterbot"), "en")
     return {
-        "shakespeare": ([text[:cut]], [text[cut:]]),                                               # 01 02 05 10 11
-        "docsum": train_val_split(shuffled(load_docstring_summaries(), seed=0), val_fraction=0.15),  # 07
-        "chatterbot_en": train_val_split(shuffled(unique_conversations(load_jsonl("chatterbot"), "en"), seed=0),
-                                         val_fraction=0.15),                                       # 09
-        "mt_en_fr": train_val_split(shuffled(ui_pairs, seed=0), val_fraction=0.15),                # 06
+        "shakespeare": ([text[:cut]], [text[cut:]]),                                             # 01 02 05 10 11
+        "docsum": _three_way(shuffled(load_docstring_summaries(), seed=0), val_fraction=0.15),   # 07
+        "chatterbot_en": _three_way(shuffled(conversations, seed=0), val_fraction=0.15),         # 09
+        "mt_en_fr": _three_way(shuffled(ui_pairs, seed=0), val_fraction=0.1),                    # 06
     }
 
 
@@ -74,7 +84,7 @@ def _as_text(item) -> str:
 def held_out_texts(include_cached: bool = True) -> dict[str, str]:
     """Every validation/test split any notebook scores on, as text (one item per line or more).
 
-    Includes the movie-review validation + test sentences of 08 when the setup cache exists and the
+    Includes the movie-review validation + test sentences and the tweets of 08 when the setup cache exists and the
     held-out dates of 06, although neither source is in the corpus — the leakage test checks them all."""
     held = {name: "\n".join(map(_as_text, test)) for name, (_, test) in notebook_splits().items()}
     from course_utils.dates import date_pairs, split_dates
@@ -89,6 +99,10 @@ def held_out_texts(include_cached: bool = True) -> dict[str, str]:
         except DataIntegrityError:
             rows = []
         held["movie_reviews"] = "\n".join(r[2] for r in rows[int(0.8 * len(rows)):])
+        try:
+            held["tweets"] = "\n".join(r[2] for r in load_tsv("tweets"))   # 08 scores every tweet
+        except DataIntegrityError:
+            pass
     return held
 
 

@@ -222,6 +222,10 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """idx (B, T) → logits (B, T, V). Ids outside [0, vocab_size) raise a ValueError here, instead of an
         IndexError on the CPU or a device-side assert that would poison a CUDA session."""
+        return self.head(self.features(idx))  # (B, T, V)
+
+    def features(self, idx: torch.Tensor) -> torch.Tensor:
+        """idx (B, T) → the final hidden states (B, T, C) the head reads: what a fine-tuned task head uses."""
         check_token_ids(idx, "idx", self.config.vocab_size)
         T = idx.size(1)
         if T > self.config.block_size:
@@ -230,7 +234,7 @@ class GPT(nn.Module):
         x = self.embed(idx)                  # (B, T, C)
         for block in self.blocks:
             x = block(x)                     # (B, T, C)
-        return self.head(self.ln_f(x))       # (B, T, V)
+        return self.ln_f(x)                  # (B, T, C)
 
 
 def init_weights(module: nn.Module) -> None:
