@@ -12,7 +12,8 @@ it to a task reuses every weight and changes three small things, each a function
    gradient, comes from the answer only. Notebook 09's `build_example` does the same for dialogue.
 3. `GPTClassifier` puts a linear head on the mean of the GPT's final hidden states (08: sentiment).
 
-`complete(...)` then writes answers greedily for many prompts at once (notebooks 06 and 07).
+`complete(...)` then writes answers greedily for many prompts at once (notebooks 06 and 07), on top of
+`greedy_batch(...)`, which continues token-id prompts (09's chat prompts).
 """
 from __future__ import annotations
 
@@ -88,31 +89,47 @@ def prompt_ids(tokenizer, source: str, cue: str, block_size: int, room: int) -> 
     return tokenizer.encode(source)[:budget] + cue_ids
 
 
-@torch.no_grad()
 def complete(model: GPT, tokenizer, sources: Sequence[str], cue: str, end_id: int, max_new_tokens: int = 40,
              batch_size: int = 64) -> list[str]:
-    """Greedy answers to many prompts, batched: prompts of different lengths sit right-padded in one
-    (B, T) tensor, and each row reads its next token at its own last position (a causal model never lets
-    a real position see the padding after it). A row stops at `end_id` or after `max_new_tokens`."""
+    """Greedy answers to many `source + cue` prompts (built as `prompt_example` builds them), decoded to text."""
     if isinstance(sources, str):
         raise TypeError("sources must be a list of strings, got one str")
     max_new_tokens = require_int(max_new_tokens, "max_new_tokens", minimum=1)
+    prompts = [prompt_ids(tokenizer, s, cue, model.config.block_size, max_new_tokens) for s in sources]
+    return [tokenizer.decode(ids).strip() for ids in greedy_batch(model, prompts, end_id, max_new_tokens, batch_size)]
+
+
+@torch.no_grad()
+def greedy_batch(model: GPT, prompts: Sequence[Sequence[int]], end_id: int, max_new_tokens: int = 40,
+                 batch_size: int = 64, banned_ids: Sequence[int] = ()) -> list[list[int]]:
+    """Greedy continuations of many token-id prompts at once, each without its final `end_id`.
+
+    Prompts of different lengths sit right-padded in one (B, T) tensor and each row reads its next token
+    at its own last position (a causal model never lets a real position see the padding after it). A row
+    stops at `end_id` or after `max_new_tokens`; `banned_ids` are never chosen (a chat's speaker tokens)."""
+    max_new_tokens = require_int(max_new_tokens, "max_new_tokens", minimum=1)
     device, T = model_device(model), model.config.block_size
+    too_long = [i for i, p in enumerate(prompts) if not 1 <= len(p) <= T - max_new_tokens]
+    if too_long:
+        raise ValueError(f"every prompt needs 1 to block_size - max_new_tokens = {T - max_new_tokens} tokens; "
+                         f"prompt {too_long[0]} has {len(prompts[too_long[0]])}")
     was_training = model.training
     model.eval()
-    answers = []
-    for i in range(0, len(sources), batch_size):
-        rows = [prompt_ids(tokenizer, s, cue, T, max_new_tokens) for s in sources[i : i + batch_size]]
+    out = []
+    for i in range(0, len(prompts), batch_size):
+        rows = prompts[i : i + batch_size]
         lengths = torch.tensor([len(r) for r in rows], device=device)                 # (B,)
         x = torch.full((len(rows), T), end_id, dtype=torch.long, device=device)      # (B, T) right-padded
         for b, r in enumerate(rows):
-            x[b, : len(r)] = torch.tensor(r, device=device)
+            x[b, : len(r)] = torch.tensor(list(r), device=device)
         done = torch.zeros(len(rows), dtype=torch.bool, device=device)
         new = [[] for _ in rows]
         for _ in range(max_new_tokens):
-            width = int(lengths.max())
-            logits = model(x[:, :width])                                             # (B, width, V)
-            nxt = logits[torch.arange(len(rows), device=device), lengths - 1].argmax(-1)  # (B,)
+            logits = model(x[:, : int(lengths.max())])                               # (B, width, V)
+            last = logits[torch.arange(len(rows), device=device), lengths - 1]       # (B, V) each row's next
+            if banned_ids:
+                last[:, list(banned_ids)] = float("-inf")
+            nxt = last.argmax(-1)                                                     # (B,)
             for b in torch.nonzero(~done).flatten().tolist():
                 token = int(nxt[b])
                 if token == end_id:
@@ -123,9 +140,9 @@ def complete(model: GPT, tokenizer, sources: Sequence[str], cue: str, end_id: in
                     lengths[b] += 1
             if done.all():
                 break
-        answers += [tokenizer.decode(ids).strip() for ids in new]
+        out += new
     model.train(was_training)
-    return answers
+    return out
 
 
 class GPTClassifier(nn.Module):

@@ -74,3 +74,15 @@ def test_classifier_ignores_right_padding(tiny):
     padded = torch.cat([ids, torch.full((5,), pad)])
     assert torch.allclose(clf(ids[None]), clf(padded[None]), atol=1e-5)
     assert clf(padded[None]).shape == (1, 2)
+
+
+def test_greedy_batch_bans_tokens_and_checks_prompt_length(tiny):
+    from course_utils.finetune import greedy_batch
+
+    model, tok = tiny
+    end = add_special_tokens(model, 1)[0]
+    banned = list(range(0, 200))
+    out = greedy_batch(model, [tok.encode("open the")], end, max_new_tokens=4, banned_ids=banned)
+    assert all(t not in banned for t in out[0])
+    with pytest.raises(ValueError, match="prompt 0 has 30"):
+        greedy_batch(model, [[1] * 30], end, max_new_tokens=4)
