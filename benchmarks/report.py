@@ -26,7 +26,7 @@ def rows(results: dict) -> list[str]:
         slowest = max(nbs["notebooks"].items(), key=lambda kv: kv[1]["seconds"])
         ok = all(t["passed"] for t in nbs["notebooks"].values())
         out.append(f"| whole course under nbval ({len(nbs['notebooks'])} notebooks) | {nbs['total_seconds'] / 60:.1f} min"
-                   f"{'' if ok else ' (some FAILED)'} | ≤ 15 min | `run_all.py --only notebooks` |")
+                   f"{'' if ok else ' (some FAILED)'} | ≤ 10 min | `run_all.py --only notebooks` |")
         out.append(f"| slowest notebook | {slowest[0][:2]}: {slowest[1]['seconds']:.0f} s | ≤ 120 s | same |")
     if g := results.get("char_gpt"):
         best = g.get("final_val_loss", g.get("val_loss"))
@@ -44,6 +44,12 @@ def rows(results: dict) -> list[str]:
     if d := results.get("ddp_throughput"):
         out.append(f"| DDP 2 processes ÷ 1 process (tokens/s, same global batch, CPU gloo) | "
                    f"{d['ratio_ddp2_to_1proc_1thread']:.2f}× | – (2 cores: see notebook 11) | `ddp_throughput.py` |")
+    if r := results.get("rnn_lm"):
+        out.append(f"| LSTM held-out loss after a long run (same split) | {r['val_loss']:.3f} nats/char in "
+                   f"{r['train_seconds']:.0f} s (6-gram {r['ngram_val_loss']:.3f}) | – | `rnn_lm.py` |")
+    if b := results.get("base_model"):
+        out.append(f"| course base model, held-out Shakespeare | {b['shakespeare_nats_per_char']:.3f} nats/char "
+                   f"(pretrained {b['train_seconds'] / 60:.0f} min) | ≤ 1.35 | `base_model.py` |")
     return out
 
 
@@ -70,7 +76,7 @@ def plot(results: dict) -> None:
 
 
 def main() -> None:
-    names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput"]
+    names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model"]
     results = {name: data for name in names if (data := load(name)) is not None}
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results)

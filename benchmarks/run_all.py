@@ -1,6 +1,6 @@
 """The course benchmark suite — one command measures every figure the README quotes.
 
-    ./course.sh python benchmarks/run_all.py                 # everything (≈ 25 min on 2 cores)
+    ./course.sh python benchmarks/run_all.py                 # everything (≈ 45 min on 2 idle cores; rnn_lm alone ≈ 19)
     ./course.sh python benchmarks/run_all.py --only notebooks mha
     ./course.sh python benchmarks/run_all.py --report-only   # rebuild results.json, the plot and the README table
 
@@ -10,6 +10,9 @@ Parts (each writes benchmarks/results/<part>.json):
   mha        MultiHeadAttention vs torch.nn.MultiheadAttention (benchmarks/mha_speed.py)
   char_gpt   char-GPT held-out loss per training second        (benchmarks/char_gpt.py)
   ddp        DDP 1 vs 2 processes throughput                   (benchmarks/ddp_throughput.py)
+  rnn_lm     LSTM vs Kneser–Ney 6-gram, long run               (benchmarks/rnn_lm.py)
+  base_model the shipped base model on every held-out split    (benchmarks/base_model.py; scoring only —
+             retraining it is `python -m course_utils.pretrain`, ≈ 16 min)
 Then `report` collects them into results.json, results.png and the README's results table.
 Run on an otherwise idle machine: the figures are wall-clock times.
 """
@@ -26,7 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py", "ddp": "ddp_throughput.py"}
+SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py", "ddp": "ddp_throughput.py",
+           "rnn_lm": "rnn_lm.py", "base_model": "base_model.py"}
 PARTS = ["notebooks", *SCRIPTS]
 
 
@@ -49,8 +53,8 @@ def time_notebooks() -> dict:
         print(f"{nb.name:45s} {times[nb.name]['seconds']:7.1f} s  {'ok' if result.returncode == 0 else 'FAILED'}",
               flush=True)
     total = round(sum(t["seconds"] for t in times.values()), 1)
-    print(f"{'whole course':45s} {total:7.1f} s  (budget 900 s)")
-    out = {"machine": machine(), "notebooks": times, "total_seconds": total, "budget_seconds": 900}
+    print(f"{'whole course':45s} {total:7.1f} s  (budget 600 s)")
+    out = {"machine": machine(), "notebooks": times, "total_seconds": total, "budget_seconds": 600}
     (RESULTS / "notebooks.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return out
 
