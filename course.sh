@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for the course.
-#   ./course.sh lab      set up (first time: a few minutes, ≈ 1.8 GB) and open the course in JupyterLab
+#   ./course.sh lab      set up (first time: a few minutes, ≈ 1.9 GB) and open the course in JupyterLab
 #   ./course.sh test     set up the same way and run every test (unit tests + every notebook under nbval)
 #   ./course.sh setup    only set up
 #   ./course.sh python … run the course's Python (.venv/bin/python …) — e.g. ./course.sh python -m course_utils.data list
@@ -130,7 +130,7 @@ setup() {
     fi
     echo "→ [1/2] updating pip"
     "$VENV/bin/python" -m pip install --upgrade pip
-    echo "→ [2/2] installing the pinned packages of requirements.txt (≈ 410 MB of wheels, 1.8 GB installed)"
+    echo "→ [2/2] installing the pinned packages of requirements.txt (≈ 430 MB of wheels, 1.9 GB installed)"
     # setuptools warns that folders named like the package could shadow it: here that folder IS the package.
     PYTHONWARNINGS="ignore:Editable installation" \
       "$VENV/bin/python" -m pip install $extra -r requirements.txt   # $extra unquoted: 0 or 2 words

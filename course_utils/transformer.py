@@ -26,6 +26,16 @@ from course_utils.attention import MultiHeadAttention
 from course_utils.validation import check_token_ids, require_int, require_real
 
 POSITIONAL_KINDS = ("learned", "sinusoidal")
+ACTIVATIONS = ("gelu", "gelu_tanh")  # exact GELU (the course default) or its tanh approximation (GPT-2's "gelu_new")
+
+
+def make_activation(name: str) -> nn.Module:
+    """The feed-forward nonlinearity: "gelu" = x·Φ(x) exactly; "gelu_tanh" = the approximation GPT-2 was
+    trained with, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) — they differ by < 0.001, enough to matter
+    when loading GPT-2's weights exactly."""
+    if name not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+    return nn.GELU() if name == "gelu" else nn.GELU(approximate="tanh")
 
 
 def check_config(config, positive_ints: Sequence[str]) -> None:
@@ -117,11 +127,11 @@ class FeedForward(nn.Module):
     The hidden layer is wider (d_ff = 4·C by default): this is where most parameters live.
     """
 
-    def __init__(self, d_model: int, d_ff: int | None = None, dropout: float = 0.0):
+    def __init__(self, d_model: int, d_ff: int | None = None, dropout: float = 0.0, activation: str = "gelu"):
         super().__init__()
         d_ff = d_ff or 4 * d_model
         self.up = nn.Linear(d_model, d_ff)      # W₁: C → d_ff
-        self.act = nn.GELU()
+        self.act = make_activation(activation)
         self.down = nn.Linear(d_ff, d_model)    # W₂: d_ff → C (a residual projection)
         self.dropout = nn.Dropout(dropout)
 
@@ -141,15 +151,16 @@ class TransformerBlock(nn.Module):
     """
 
     def __init__(self, d_model: int, n_heads: int, d_ff: int | None = None, dropout: float = 0.0,
-                 causal: bool = True, cross_attention: bool = False):
+                 causal: bool = True, cross_attention: bool = False, activation: str = "gelu",
+                 layer_norm_eps: float = 1e-5):
         super().__init__()
         self.causal = causal
-        self.ln_attn = nn.LayerNorm(d_model)
+        self.ln_attn = nn.LayerNorm(d_model, eps=layer_norm_eps)
         self.attn = MultiHeadAttention(n_heads, d_model, dropout)
-        self.ln_cross = nn.LayerNorm(d_model) if cross_attention else None
+        self.ln_cross = nn.LayerNorm(d_model, eps=layer_norm_eps) if cross_attention else None
         self.cross_attn = MultiHeadAttention(n_heads, d_model, dropout) if cross_attention else None
-        self.ln_ff = nn.LayerNorm(d_model)
-        self.ff = FeedForward(d_model, d_ff, dropout)
+        self.ln_ff = nn.LayerNorm(d_model, eps=layer_norm_eps)
+        self.ff = FeedForward(d_model, d_ff, dropout, activation)
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, memory: torch.Tensor | None = None,
@@ -186,9 +197,16 @@ class GPTConfig:
     positional: str = "learned"      # "learned" (GPT-2) or "sinusoidal" (original Transformer)
     tie_weights: bool = True         # share the token embedding with the output head
     d_ff: int | None = None          # feed-forward width; None = 4 * d_model
+    activation: str = "gelu"         # feed-forward GELU: "gelu" (exact) or "gelu_tanh" (GPT-2's approximation)
+    layer_norm_eps: float = 1e-5     # ε inside every LayerNorm (PyTorch's default; GPT-2's too)
 
     def __post_init__(self):
         check_config(self, ("vocab_size", "block_size", "d_model", "n_heads", "n_layers"))
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        eps = require_real(self.layer_norm_eps, "layer_norm_eps", above=0)
+        if type(self.layer_norm_eps) is not float:  # an int or NumPy/torch scalar: store a plain float
+            self.layer_norm_eps = eps
 
     def to_dict(self) -> dict:
         """Plain values only: safe to store in a weights_only checkpoint."""
@@ -204,9 +222,10 @@ class GPT(nn.Module):
             raise TypeError(f"config must be a GPTConfig, got {type(config).__name__}")
         self.config = c = config
         self.embed = Embeddings(c.vocab_size, c.block_size, c.d_model, c.positional, c.dropout)
-        self.blocks = nn.ModuleList(TransformerBlock(c.d_model, c.n_heads, c.d_ff, c.dropout, causal=True)
+        self.blocks = nn.ModuleList(TransformerBlock(c.d_model, c.n_heads, c.d_ff, c.dropout, causal=True,
+                                                     activation=c.activation, layer_norm_eps=c.layer_norm_eps)
                                     for _ in range(c.n_layers))
-        self.ln_f = nn.LayerNorm(c.d_model)
+        self.ln_f = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
         self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.apply(init_weights)
         for block in self.blocks:  # GPT-2: shrink the residual projections so the sum of N branches stays O(1)
