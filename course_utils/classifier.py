@@ -9,7 +9,9 @@
 B = batch, T = padded length, V = vocabulary size, C = d_model, K = number of classes.
 
 Helpers: `encode_texts` (text → ids), `classification_batcher` (random mini-batches for `train_model`,
-padded by `course_utils.batching.pad_batch`), `predict` (argmax labels); `attention_rollout` /
+padded by `course_utils.batching.pad_batch`; `bucket=True` groups rows of similar length), `predict`
+(argmax labels of a padded tensor) and `predict_sequences` (of ragged id lists, batched by length — cheap
+for a large model); `attention_rollout` /
 `token_relevance` (which words the pooled vector drew on) and `occlusion_importance` (which words changed
 the decision).
 """
@@ -51,10 +53,18 @@ def encode_texts(texts: Sequence[str], vocab: Vocab, tokenize: Callable[[str], l
     return [prefix + vocab.encode(tokenize(text)) for text in texts]
 
 
+BUCKET_POOL = 16   # batches per pool that `classification_batcher(bucket=True)` sorts by length
+
+
 def classification_batcher(sequences: Sequence[Sequence[int]], labels: Sequence[int], batch_size: int = 32,
-                           pad_id: int = 0, max_len: int | None = None, seed: int = 0):
+                           pad_id: int = 0, max_len: int | None = None, seed: int = 0, bucket: bool = False):
     """`get_batch(split)` for `train_model`: a random mini-batch (ids (B, T), labels (B,)), padded only
-    to its own longest row (cut at max_len). Every epoch visits each example once, in a seeded random order."""
+    to its own longest row (cut at max_len). Every epoch visits each example once, in a seeded random order.
+
+    `bucket=True` puts rows of similar length together: each epoch's random order is cut into pools of
+    BUCKET_POOL batches, each pool is sorted by length and cut into batches, and the batches are served in
+    random order. Every example is still seen once per epoch, but a batch is padded far less — for a
+    model whose cost grows with T, the same step gets much cheaper."""
     if len(sequences) != len(labels):
         raise ValueError(f"sequences and labels must have the same length, got {len(sequences)} and {len(labels)}")
     labels = torch.as_tensor(list(labels), dtype=torch.long)
@@ -62,7 +72,30 @@ def classification_batcher(sequences: Sequence[Sequence[int]], labels: Sequence[
     def make_batch(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return pad_batch([sequences[i] for i in idx], pad_id, max_len), labels[idx]  # (B, T), (B,)
 
-    return epoch_batcher(len(sequences), batch_size, make_batch, seed)
+    if not bucket:
+        return epoch_batcher(len(sequences), batch_size, make_batch, seed)
+    batch_size = require_int(batch_size, "batch_size", minimum=1, maximum=len(sequences))
+    generator = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([len(s) for s in sequences])
+    state = {"batches": [], "pos": 0}
+
+    def get_batch(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+        if split != "train":
+            raise ValueError(f"this batcher serves split='train' only, got {split!r}; evaluate on fixed tensors")
+        if state["pos"] == len(state["batches"]):                       # new epoch: shuffle, sort pools, cut
+            order = torch.randperm(len(sequences), generator=generator)
+            order = order[: len(order) - len(order) % batch_size]         # leftovers wait for the next epoch
+            batches = []
+            for pool in order.split(batch_size * BUCKET_POOL):
+                pool = pool[lengths[pool].argsort(stable=True)]            # shortest first within the pool
+                batches += list(pool.split(batch_size))
+            serve = torch.randperm(len(batches), generator=generator).tolist()
+            state["batches"], state["pos"] = [batches[i] for i in serve], 0
+        idx = state["batches"][state["pos"]]
+        state["pos"] += 1
+        return make_batch(idx)
+
+    return get_batch
 
 
 @torch.no_grad()
@@ -80,6 +113,24 @@ def predict_proba(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) ->
 def predict(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> list[int]:
     """The most probable class of each row of a padded (N, T) id tensor."""
     return predict_proba(model, ids, batch_size).argmax(-1).tolist()
+
+
+def predict_sequences(model: nn.Module, sequences: Sequence[Sequence[int]], pad_id: int,
+                      max_len: int | None = None, batch_size: int = 128) -> list[int]:
+    """`predict` for ragged id lists: sorted by length, padded batch by batch (cut at max_len), labels
+    returned in the input order. Padding every row to the longest one would cost a large model up to
+    several times more; the labels are the same, since the models here ignore <pad>."""
+    if isinstance(sequences, torch.Tensor) or len(sequences) == 0:
+        raise ValueError("sequences must be a non-empty list of id lists (for a padded tensor use predict)")
+    batch_size = require_int(batch_size, "batch_size", minimum=1)
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    labels = [0] * len(sequences)
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        ids = pad_batch([sequences[i] for i in chunk], pad_id, max_len)      # (b, T) similar lengths
+        for i, label in zip(chunk, predict(model, ids, batch_size)):
+            labels[i] = label
+    return labels
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -6,8 +6,8 @@ import torch
 from course_utils.batching import pad_batch
 from course_utils.classifier import (BagOfWordsClassifier, TransformerClassifier, attention_rollout,
                                      classification_batcher, cross_entropy_loss, encode_texts,
-                                     occlusion_importance, predict, predict_proba, sentiment_tokenize,
-                                     token_relevance)
+                                     occlusion_importance, predict, predict_proba, predict_sequences,
+                                     sentiment_tokenize, token_relevance)
 from course_utils.tokenizers import Vocab
 from course_utils.training import train_model
 
@@ -59,6 +59,39 @@ def test_batcher_covers_every_example_once_per_epoch():
     assert sorted(seen) == list(range(10))
     again = classification_batcher(seqs, list(range(10)), batch_size=5, seed=0)("train")[1]
     assert again.tolist() == seen[:5]                                # seeded: same order every run
+
+
+def test_bucketed_batcher_pads_less_and_still_covers_every_example():
+    seqs = [[i + 1] * (i % 7 + 1) for i in range(70)]                  # lengths 1…7, mixed
+    plain = classification_batcher(seqs, list(range(70)), batch_size=7, seed=0)
+    bucketed = classification_batcher(seqs, list(range(70)), batch_size=7, seed=0, bucket=True)
+    seen, padded_plain, padded_bucketed = [], 0, 0
+    for _ in range(10):                                                # one epoch
+        ids, labels = bucketed("train")
+        assert ids.shape[1] == max(len(seqs[i]) for i in labels.tolist())
+        seen += labels.tolist()
+        padded_bucketed += ids.numel()
+        padded_plain += plain("train")[0].numel()
+    assert sorted(seen) == list(range(70))                             # each example once per epoch
+    assert padded_bucketed < padded_plain                              # similar lengths share a batch
+    again = classification_batcher(seqs, list(range(70)), batch_size=7, seed=0, bucket=True)("train")[1]
+    assert again.tolist() == seen[:7]                                  # seeded
+    with pytest.raises(ValueError, match="batch_size must be"):
+        classification_batcher(seqs, list(range(70)), batch_size=71, bucket=True)
+    with pytest.raises(ValueError, match="split='train' only"):
+        bucketed("val")
+
+
+def test_predict_sequences_equals_predict_on_one_padded_tensor():
+    torch.manual_seed(0)
+    model = TransformerClassifier(20, d_model=16, n_heads=2, n_layers=1, dropout=0.0)
+    seqs = [[5, 6, 7, 8, 9], [3], [4, 4], [10, 11, 12], [13] * 8, [7, 6]]
+    assert predict_sequences(model, seqs, pad_id=0, batch_size=2) == predict(model, pad_batch(seqs, 0))
+    assert predict_sequences(model, seqs, pad_id=0, max_len=2) == predict(model, pad_batch(seqs, 0, max_len=2))
+    with pytest.raises(ValueError, match="for a padded tensor use predict"):
+        predict_sequences(model, pad_batch(seqs, 0), pad_id=0)
+    with pytest.raises(ValueError, match="non-empty list"):
+        predict_sequences(model, [], pad_id=0)
 
 
 def test_bag_of_words_is_logistic_regression_on_counts(vocab):
