@@ -12,8 +12,8 @@ it to a task reuses every weight and changes three small things, each a function
    gradient, comes from the answer only. Notebook 09's `build_example` does the same for dialogue.
 3. `GPTClassifier` puts a linear head on the mean of the GPT's final hidden states (08: sentiment).
 
-`complete(...)` then writes answers greedily for many prompts at once (notebooks 06 and 07), on top of
-`greedy_batch(...)`, which continues token-id prompts (09's chat prompts).
+`complete(...)` then writes answers greedily for many prompts at once (decoder-only translation or summarization), on top of
+`greedy_batch(...)`, which continues token-id prompts (notebook 09's chat prompts).
 """
 from __future__ import annotations
 
