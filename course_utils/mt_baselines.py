@@ -7,14 +7,20 @@
    No reordering, no agreement, no words that have no source counterpart: a statistical dictionary.
 3. `TranslationMemory` — return the stored translation of the most similar training sentence
    (what professional translators' CAT tools do). Strong when test sentences resemble training ones.
+
+Two helpers make the fine-tuned rung of notebook 06 cheap on a CPU: `length_bucket_batcher` trains on
+batches of similar-length examples, and `in_length_order` decodes prompts sorted by length — a batch is
+padded to its longest member, so grouping lengths roughly halves the time of both.
 """
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from course_utils.validation import require_int
+
+T = TypeVar("T")
 
 _TOKEN = re.compile(r"%\d+|\w+['’](?=\w)|\w+|[^\w\s]")
 
@@ -136,3 +142,44 @@ class TranslationMemory:
 
     def translate(self, sources: Iterable[str]) -> list[str]:
         return [self.translate_one(s) for s in _check_texts("sources", sources)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# length grouping for a fine-tuned decoder-only translator (notebook 06)
+# ---------------------------------------------------------------------------------------------------
+def length_bucket_batcher(examples: Sequence[tuple[list[int], list[int]]], batch_size: int, pad_id: int,
+                          seed: int = 0):
+    """`get_batch(split)` for `train_model` over (inputs, targets) examples (e.g. `finetune.prompt_example`):
+    the examples sorted by length are cut into fixed batches of `batch_size` neighbours, and each epoch
+    serves every batch once in a seeded random order, right-padded by `dialogue.pad_examples`.
+
+    A batch costs as much as its longest example times batch_size; with lengths from 5 to 75 tokens a
+    random batch is mostly padding, a bucket of neighbours almost none."""
+    from course_utils.batching import epoch_batcher
+    from course_utils.dialogue import pad_examples
+
+    if isinstance(examples, (str, bytes)) or not len(examples):
+        raise ValueError(f"examples must be a non-empty list of (inputs, targets) pairs, got {examples!r:.60}")
+    batch_size = require_int(batch_size, "batch_size", minimum=1, maximum=len(examples))
+    pad_id = require_int(pad_id, "pad_id", minimum=0)
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i][0]))       # stable: ties keep their order
+    buckets = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    return epoch_batcher(len(buckets), 1, lambda idx: pad_examples([examples[i] for i in buckets[int(idx[0])]],
+                                                                   pad_id), seed)
+
+
+def in_length_order(fn: Callable[[list[str]], list[T]], texts: Sequence[str],
+                    length: Callable[[str], int] = len) -> list[T]:
+    """`fn(texts)` computed on the texts sorted by `length` and returned in the original order.
+
+    For batched decoders (`finetune.complete`): a batch of prompts is padded to its longest prompt and runs
+    until its longest answer ends, so neighbours of similar length waste far fewer steps."""
+    texts = _check_texts("texts", texts)
+    order = sorted(range(len(texts)), key=lambda i: length(texts[i]))
+    results = list(fn([texts[i] for i in order]))
+    if len(results) != len(texts):
+        raise ValueError(f"fn must return one result per text: got {len(results)} results for {len(texts)} texts")
+    out: list = [None] * len(texts)
+    for position, i in enumerate(order):
+        out[i] = results[position]
+    return out

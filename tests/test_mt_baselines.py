@@ -5,7 +5,7 @@ import pytest
 
 from course_utils.dates import date_pair, date_pairs, split_dates
 from course_utils.mt_baselines import (TranslationMemory, WordByWordTranslator, best_translations, copy_baseline,
-                                       mt_detokenize, mt_tokenize)
+                                       in_length_order, length_bucket_batcher, mt_detokenize, mt_tokenize)
 
 PAIRS = [("the house", "la maison"), ("the book", "le livre"), ("a book", "un livre"),
          ("the red house", "la maison rouge"), ("a house", "une maison"), ("the cat", "le chat")]
@@ -80,3 +80,36 @@ def test_date_bad_input():
         split_dates(2000, 2000, n_test=366)
     with pytest.raises(ValueError, match="dates must not be empty"):
         date_pairs([])
+
+
+def test_length_bucket_batcher_groups_similar_lengths_and_visits_every_example():
+    examples = [([7] * n, [-100] * (n - 1) + [n]) for n in (5, 1, 9, 2, 8, 3)]   # inputs of lengths 5 1 9 2 8 3
+    draw = length_bucket_batcher(examples, batch_size=2, pad_id=0, seed=0)
+    seen = []
+    for _ in range(3):                                                            # one epoch = 3 buckets
+        x, y = draw("train")
+        assert x.shape == y.shape and x.shape[0] == 2
+        seen.append(sorted(int(v) for v in y.max(dim=1).values))                 # the lengths in this batch
+    assert sorted(seen) == [[1, 2], [3, 5], [8, 9]]                               # neighbours by length
+    assert (y[y != -100] > 0).all() and (x[:, : min(seen[-1])] == 7).all()
+    again = length_bucket_batcher(examples, batch_size=2, pad_id=0, seed=0)
+    assert [sorted(int(v) for v in again("train")[1].max(dim=1).values) for _ in range(3)] == seen  # seeded
+    with pytest.raises(ValueError, match="batch_size must be"):
+        length_bucket_batcher(examples, batch_size=7, pad_id=0)
+    with pytest.raises(ValueError, match="examples must be a non-empty list"):
+        length_bucket_batcher([], batch_size=1, pad_id=0)
+
+
+def test_in_length_order_runs_sorted_and_returns_in_the_original_order():
+    calls = []
+
+    def shout(batch):
+        calls.append(list(batch))
+        return [t.upper() for t in batch]
+
+    assert in_length_order(shout, ["ccc", "a", "bb"]) == ["CCC", "A", "BB"]
+    assert calls == [["a", "bb", "ccc"]]
+    with pytest.raises(ValueError, match="one result per text: got 1 results for 2"):
+        in_length_order(lambda batch: ["x"], ["a", "b"])
+    with pytest.raises(TypeError, match="texts must be a list of str, got one str"):
+        in_length_order(shout, "abc")
