@@ -8,6 +8,10 @@
   word-overlap similarities; PageRank (power iteration) ranks the sentences most "recommended" by others.
 
 `summarize(text, method, k)` returns the k chosen sentences in their original order.
+
+For the abstractive rungs of notebook 07: `document_head` cuts a document to the tokens a prompt can
+afford, and `covered_share` measures how much of one text's vocabulary another contains (of the
+reference in the first sentence, of a model's summary in its document).
 """
 from __future__ import annotations
 
@@ -180,3 +184,41 @@ def load_docstring_summaries(packages: Sequence[str] = DOCSUM_PACKAGES) -> list[
                 seen.add(document)
                 rows.append((name, summary, document))
     return rows
+
+
+def document_head(tokenizer, text: str, n_tokens: int) -> str:
+    """The beginning of `text` that `tokenizer` encodes in at most `n_tokens` tokens (all of it if shorter).
+
+    A prompt for a 128-token model keeps the document's start, where docstrings (like news) put the
+    point; a shorter prompt is also cheaper to read once per generated token. A multi-byte character cut
+    in half at the end is dropped."""
+    require_str(text, "text")
+    n_tokens = require_int(n_tokens, "n_tokens", minimum=1)
+    ids = tokenizer.encode(text)
+    if len(ids) <= n_tokens:
+        return text
+    return tokenizer.decode(ids[:n_tokens]).rstrip("\ufffd")
+
+
+def covered_share(texts: Sequence[str], sources: Sequence[str]) -> np.ndarray:
+    """For each pair, the share of `texts[i]`'s distinct content words (ROUGE tokens minus stop words) that
+    also occur in `sources[i]`: (n,) in [0, 1], NaN where a text has no content word.
+
+    `covered_share(references, first_sentences)`: how much of the reference an extract *could* copy;
+    `covered_share(outputs, documents)`: how much of what a model writes comes from its document."""
+    from course_utils.rouge import rouge_tokenize
+
+    for name, value in (("texts", texts), ("sources", sources)):
+        if isinstance(value, str):
+            raise TypeError(f"{name} must be a list of str, got one str")
+    texts, sources = list(texts), list(sources)
+    if len(texts) != len(sources):
+        raise ValueError(f"texts and sources must have the same length, got {len(texts)} texts and "
+                         f"{len(sources)} sources")
+    stops = stop_words()
+    shares = []
+    for i, (text, source) in enumerate(zip(texts, sources)):
+        words = {w for w in rouge_tokenize(require_str(text, f"texts[{i}]")) if w not in stops}
+        present = set(rouge_tokenize(require_str(source, f"sources[{i}]")))
+        shares.append(len(words & present) / len(words) if words else np.nan)
+    return np.array(shares, dtype=float)

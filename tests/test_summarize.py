@@ -1,10 +1,11 @@
-"""Extractive summarization: sentence splitting, lead-k, word frequency, TextRank/PageRank, the data."""
+"""Extractive summarization: sentence splitting, lead-k, word frequency, TextRank/PageRank, the data; the
+prompt helpers of the abstractive rungs (document_head, covered_share)."""
 import numpy as np
 import pytest
 
-from course_utils.summarize import (content_words, lead_k, load_docstring_summaries, overlap_similarity, pagerank,
-                                    similarity_matrix, split_sentences, summarize, textrank_scores, top_k,
-                                    word_frequency_scores)
+from course_utils.summarize import (content_words, covered_share, document_head, lead_k, load_docstring_summaries,
+                                    overlap_similarity, pagerank, similarity_matrix, split_sentences, summarize,
+                                    textrank_scores, top_k, word_frequency_scores)
 
 TEXT = ("Cats are small domestic animals. Cats sleep for most of the day, and cats purr. "
         "Dogs bark at the mail carrier. Many people keep cats and dogs as pets.")
@@ -110,3 +111,36 @@ def test_docstring_summaries_load_deterministically():
     assert len({r[2] for r in rows}) == len(rows)                       # no document twice
     with pytest.raises(ValueError, match="packages must be chosen from"):
         load_docstring_summaries(("numpy", "torch"))
+
+
+class _CharTokenizer:
+    """One token per UTF-8 byte: enough to test document_head's cut."""
+
+    def encode(self, text):
+        return list(text.encode("utf-8"))
+
+    def decode(self, ids):
+        return bytes(ids).decode("utf-8", errors="replace")
+
+
+def test_document_head_keeps_the_beginning():
+    tok = _CharTokenizer()
+    assert document_head(tok, "Return the sum. More text.", 10) == "Return the"
+    assert document_head(tok, "short", 10) == "short"
+    assert document_head(tok, "abé", 3) == "ab"                               # half of 'é' is dropped
+    with pytest.raises(ValueError, match="n_tokens"):
+        document_head(tok, "text", 0)
+    with pytest.raises(TypeError, match="text must be str"):
+        document_head(tok, ["text"], 3)
+
+
+def test_covered_share_counts_distinct_content_words():
+    shares = covered_share(["Return the sum of arrays.", "The of", "Sum sum."],
+                           ["Compute the sum.", "anything", "no match"])
+    assert shares[0] == pytest.approx(1 / 3)                                 # return, sum, arrays: only sum
+    assert np.isnan(shares[1])                                               # stop words only
+    assert shares[2] == 0.0
+    with pytest.raises(ValueError, match="same length"):
+        covered_share(["a"], [])
+    with pytest.raises(TypeError, match="texts must be a list of str"):
+        covered_share("a", ["a"])
