@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for the course.
 #   ./course.sh lab      set up (first time: a few minutes, ≈ 1.9 GB) and open the course in JupyterLab
-#   ./course.sh test     set up the same way and run every test (unit tests + every notebook under nbval)
+#   ./course.sh test     set up the same way and run every test (unit tests on 2 workers, then every notebook
+#                        under nbval); ./course.sh test ARGS… runs pytest ARGS… instead (e.g. one test file)
 #   ./course.sh setup    only set up
 #   ./course.sh python … run the course's Python (.venv/bin/python …) — e.g. ./course.sh python -m course_utils.data list
 # Re-running is fast: dependencies are reinstalled only when requirements.txt or pyproject.toml change.
@@ -148,6 +149,16 @@ install_jupyter_settings() {  # the course's JupyterLab settings (config/), copi
   cp config/jupyter_config.json "$VENV/etc/jupyter/jupyter_config.json"
 }
 
+run_every_test() {  # the unit tests on two workers, then every notebook under nbval one at a time
+  local failed=0
+  echo "→ tests 1/2: unit tests (tests/, 2 workers)"
+  "$VENV/bin/python" -m pytest tests -n 2 || failed=1
+  # one notebook at a time: its timing checks assume nothing else runs beside it
+  echo "→ tests 2/2: every notebook under nbval (notebooks/)"
+  "$VENV/bin/python" -m pytest notebooks || failed=1
+  return "$failed"
+}
+
 main() {
   case "${1:-}" in
     setup)  setup ;;
@@ -155,7 +166,9 @@ main() {
             echo "→ opening JupyterLab at the repository root, on notebooks/00_welcome_and_setup.ipynb"
             exec "$VENV/bin/jupyter" lab --ServerApp.root_dir="$PWD" \
                  --LabApp.default_url=/lab/tree/notebooks/00_welcome_and_setup.ipynb "$@" ;;
-    test)   setup; shift; export PYTHONHASHSEED=0; exec "$VENV/bin/python" -m pytest "$@" ;;
+    test)   setup; shift; export PYTHONHASHSEED=0
+            if [ $# -gt 0 ]; then exec "$VENV/bin/python" -m pytest "$@"; fi
+            run_every_test ;;
     python) setup >&2; shift; exec "$VENV/bin/python" "$@" ;;
     *) echo "usage: ./course.sh lab [jupyter args] | test [pytest args] | setup | python [args]" >&2; exit 2 ;;
   esac
