@@ -11,6 +11,9 @@
 `generate` works with any model that maps ids (B, T) to logits (B, T, V); if the model has a
 `block_size`, the context is cropped to its last `block_size` tokens. Search strategies that keep several
 hypotheses (beam search) belong next to `generate` as their own functions that reuse `next_token_logits`.
+
+`generate(..., use_cache=True)` keeps the model's keys and values (course_utils/kv_cache.py) so each new
+token costs one position instead of the whole prefix: same tokens, many times faster on long outputs.
 """
 from __future__ import annotations
 
@@ -95,6 +98,14 @@ def next_token_logits(model: nn.Module, idx: torch.Tensor) -> torch.Tensor:
     return model(context.to(model_device(model)))[:, -1, :]                                          # (B, V)
 
 
+def cached_next_token_logits(model: nn.Module, idx: torch.Tensor, kv_cache) -> torch.Tensor:
+    """The logits for the token after `idx` (B, T) → (B, V), running only the positions that `kv_cache` does
+    not hold yet (the whole prompt the first time, then one token per call) and appending them to it.
+    `idx` must fit in the model's block_size and extend what the cache holds; it is moved to the model's device."""
+    new = idx[:, kv_cache.length:]                                           # (B, T - cached), usually (B, 1)
+    return model(new.to(model_device(model)), kv_cache=kv_cache)[:, -1, :]   # (B, V)
+
+
 def choose_next_token(logits: torch.Tensor, strategy: str = "sample", temperature: float = 1.0,
                       top_k: int | None = None, top_p: float | None = None,
                       generator: torch.Generator | None = None) -> torch.Tensor:
@@ -120,7 +131,7 @@ def choose_next_token(logits: torch.Tensor, strategy: str = "sample", temperatur
 def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, strategy: str = "sample",
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
              generator: torch.Generator | None = None, banned_ids: Sequence[int] | None = None,
-             stop_id: int | None = None) -> torch.Tensor:
+             stop_id: int | None = None, use_cache: bool = False) -> torch.Tensor:
     """Extend the prompts `idx` (B, T) by up to `max_new_tokens` tokens → (B, T + n_new).
 
     strategy="greedy" takes the argmax at every step (temperature/top_k/top_p must be left at their
@@ -134,6 +145,16 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, strate
 
     `idx` is moved to the model's device (a model moved to cuda/mps works with CPU prompts); the result
     comes back on `idx`'s own device. A CPU `generator` works with a cuda/mps model (see choose_next_token).
+
+    `use_cache=True` (a model with `new_kv_cache`, such as the course GPT): the prompt is run once, then each
+    step feeds only the newest token and attends over the keys and values kept from earlier steps, so a
+    step costs one position instead of T. The tokens are the same as without the cache (tests/test_kv_cache.py,
+    greedy and seeded sampling); the logits agree to float rounding only (≈ 1e-5: a matrix product over one
+    row does not add in the same order as over T rows), so a near-tie between two tokens could in principle
+    break the other way — which is why the default stays False and outputs computed without it never move.
+    The cache holds one window: once the sequence is longer than block_size the window slides, every token's
+    position changes (and the oldest token drops out of every later token's attention), so the stored keys and
+    values are stale — from then on each step recomputes the whole window, exactly as without the cache.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
@@ -152,14 +173,26 @@ def generate(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, strate
     banned = None if banned_ids is None else [require_int(i, "banned_ids", minimum=0) for i in banned_ids]
     if stop_id is not None:
         stop_id = require_int(stop_id, "stop_id", minimum=0)
+    if not isinstance(use_cache, bool):
+        raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
+    if use_cache and not callable(getattr(model, "new_kv_cache", None)):
+        raise ValueError(f"use_cache=True needs a model with a KV cache (a method new_kv_cache(batch_size), such "
+                         f"as course_utils.transformer.GPT); got {type(model).__name__}: pass use_cache=False")
+    block_size = getattr(model, "block_size", None)
     caller_device = idx.device
     idx = idx.to(model_device(model))                                       # follow a moved model
     finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)  # (B,)
     was_training = model.training
     model.eval()
+    kv_cache = None
     try:
         for _ in range(max_new_tokens):
-            logits = next_token_logits(model, idx)                           # (B, V)
+            if use_cache and (block_size is None or idx.size(1) <= block_size):  # the window has not slid yet
+                if kv_cache is None:
+                    kv_cache = model.new_kv_cache(idx.size(0))
+                logits = cached_next_token_logits(model, idx, kv_cache)      # (B, V)
+            else:                                                            # no cache, or past block_size
+                logits = next_token_logits(model, idx)                       # (B, V): the whole window
             if banned:  # out of place: the model's output may be a view of something it keeps
                 logits = logits.index_fill(-1, torch.tensor(banned, device=logits.device), float("-inf"))
             nxt = choose_next_token(logits, strategy, temperature, top_k, top_p, generator)  # (B,)
