@@ -104,7 +104,12 @@ class WordPieceTokenizer:
 
     Unlike BPE, which *merges* learned pairs bottom-up, WordPiece *looks up* the longest vocabulary
     entry at each position, left to right; a word it cannot cover (or longer than `max_word_chars`
-    characters) becomes one [UNK]."""
+    characters) becomes one [UNK].
+
+    Equal to `transformers`' BertTokenizerFast (tests/test_minilm.py). Measured over every code point, each
+    between two letters: identical for all but 503 of 1,112,064 (Python 3.11, Unicode 14), all characters
+    that Unicode assigned after the reference's own (older) character tables — e.g. Arabic Quranic marks
+    U+0898–U+089F: Python calls them accents or punctuation, the reference treats them as letters ([UNK])."""
 
     def __init__(self, vocab: Sequence[str], max_length: int = 256, lowercase: bool = True,
                  max_word_chars: int = 100):
