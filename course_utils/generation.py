@@ -13,7 +13,8 @@
 hypotheses (beam search) belong next to `generate` as their own functions that reuse `next_token_logits`.
 
 `generate(..., use_cache=True)` keeps the model's keys and values (course_utils/kv_cache.py) so each new
-token costs one position instead of the whole prefix: same tokens, many times faster on long outputs.
+token costs one position instead of the whole prefix: the same tokens, several times faster (base model,
+128 new tokens: ×3.6 on one busy core; benchmarks/kv_cache_speed.py).
 """
 from __future__ import annotations
 
