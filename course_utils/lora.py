@@ -112,10 +112,15 @@ def _lora_layers(model: nn.Module) -> list[LoRALinear]:
 
 
 def add_lora(model: nn.Module, rank: int = 8, alpha: float | None = None,
-             targets: Sequence[str] = BLOCK_LINEARS, dropout: float = 0.0) -> list[str]:
+             targets: Sequence[str] = BLOCK_LINEARS, dropout: float = 0.0,
+             train_token_ids: Sequence[int] = ()) -> list[str]:
     """Replace, in place, every nn.Linear whose attribute name is in `targets` by a `LoRALinear`, and freeze
     every other parameter of `model` (embeddings, LayerNorms, head): afterwards only the adapters train.
-    Returns the qualified names of the wrapped layers. alpha=None means alpha = rank (scaling 1)."""
+    Returns the qualified names of the wrapped layers. alpha=None means alpha = rank (scaling 1).
+
+    `train_token_ids`: embedding rows that train too (tokens added for fine-tuning, e.g. the chat tokens:
+    frozen at their initial mean they would all be one vector, and <|end|> could not be told from <|pad|>);
+    see `train_embedding_rows`."""
     if isinstance(targets, str) or not targets:
         raise ValueError(f"targets must be a non-empty list of layer names, got {targets!r}")
     if any(isinstance(m, LoRALinear) for m in model.modules()):
@@ -131,18 +136,49 @@ def add_lora(model: nn.Module, rank: int = 8, alpha: float | None = None,
         p.requires_grad_(False)
     for _, parent, attr in chosen:
         setattr(parent, attr, LoRALinear(getattr(parent, attr), rank, alpha, dropout))
+    if len(train_token_ids):
+        train_embedding_rows(model, train_token_ids)
     return [name for name, _, _ in chosen]
 
 
+def train_embedding_rows(model: nn.Module, ids: Sequence[int]) -> None:
+    """Let only the rows `ids` of the token embedding (`model.embed.token`, which the GPT's head shares) train:
+    the matrix gets requires_grad and a gradient hook zeroes every other row. With AdamW and weight_decay=0
+    a row whose gradient is always zero never moves. (peft's `trainable_token_indices` does the same job.)"""
+    weight = model.embed.token.weight
+    ids = sorted({require_int(i, "train_token_ids", minimum=0, maximum=weight.size(0) - 1) for i in ids})
+    if not ids:
+        raise ValueError("ids must name at least one embedding row")
+    if getattr(weight, "lora_rows", None):
+        raise ValueError("embedding rows are already trainable; call train_embedding_rows once")
+    mask = torch.zeros(weight.size(0), 1, dtype=weight.dtype, device=weight.device)   # (V, 1)
+    mask[ids] = 1
+    weight.requires_grad_(True)
+    weight.lora_rows = ids                                              # read by trainable_fraction, lora_state_dict
+    weight.lora_hook = weight.register_hook(lambda grad: grad * mask)  # (V, C): other rows' gradient is 0
+
+
 def lora_parameters(model: nn.Module) -> list[nn.Parameter]:
-    """The adapters' A and B matrices: what an optimizer gets after `add_lora`."""
-    return [p for layer in _lora_layers(model) for p in (layer.lora_A, layer.lora_B)]
+    """The adapters' A and B matrices (and the embedding, if some of its rows train): what an optimizer gets
+    after `add_lora`. Use weight_decay=0: decay would move the embedding's frozen rows."""
+    row_trained = [p for p in model.parameters() if getattr(p, "lora_rows", None)]
+    return [p for layer in _lora_layers(model) for p in (layer.lora_A, layer.lora_B)] + row_trained
+
+
+def trainable_count(model: nn.Module) -> int:
+    """Numbers that training can change: every requires_grad tensor, but only the trainable rows of a
+    matrix restricted by `train_embedding_rows`."""
+    total = 0
+    for p in model.parameters():                                        # nn.Module yields a shared tensor once
+        if p.requires_grad:
+            rows = getattr(p, "lora_rows", None)
+            total += len(rows) * p[0].numel() if rows else p.numel()
+    return total
 
 
 def trainable_fraction(model: nn.Module) -> float:
-    """Trainable parameters / all parameters (a tied matrix counted once)."""
-    params = list(model.parameters())                                   # nn.Module yields a shared tensor once
-    return sum(p.numel() for p in params if p.requires_grad) / sum(p.numel() for p in params)
+    """Trainable numbers / all parameters (a tied matrix counted once)."""
+    return trainable_count(model) / sum(p.numel() for p in model.parameters())
 
 
 def merge_lora(model: nn.Module) -> nn.Module:
@@ -170,11 +206,20 @@ def remove_lora(model: nn.Module, merge: bool = True) -> nn.Module:
                     child.unmerge()
                 setattr(parent, attr, child.base)
     for p in model.parameters():
+        if getattr(p, "lora_rows", None):
+            p.lora_hook.remove()
+            del p.lora_rows, p.lora_hook
         p.requires_grad_(True)
     return model
 
 
 def lora_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
-    """Only the adapters' tensors (name → tensor): what you save and share for a LoRA fine-tune."""
+    """Only the adapters' tensors (name → tensor), plus the trainable embedding rows ("<name>.rows", the row
+    ids in "<name>.row_ids"): what you save and share for a LoRA fine-tune."""
     _lora_layers(model)
-    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.endswith(("lora_A", "lora_B"))}
+    out = {k: v.detach().clone() for k, v in model.state_dict().items() if k.endswith(("lora_A", "lora_B"))}
+    for name, p in model.named_parameters():
+        if getattr(p, "lora_rows", None):
+            out[f"{name}.row_ids"] = torch.tensor(p.lora_rows)
+            out[f"{name}.rows"] = p.detach()[p.lora_rows].clone()
+    return out

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from course_utils.lora import (BLOCK_LINEARS, LoRALinear, add_lora, lora_parameters, lora_state_dict, merge_lora,
-                               remove_lora, trainable_fraction, unmerge_lora)
+                               remove_lora, trainable_count, trainable_fraction, unmerge_lora)
 from course_utils.transformer import GPT, GPTConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -67,6 +67,31 @@ def test_a_training_step_changes_only_the_adapters(base, ids):
     optimizer.step()
     assert all(torch.equal(p, frozen[n]) for n, p in model.named_parameters() if n in frozen)
     assert any(torch.count_nonzero(layer.lora_B) for layer in model.modules() if isinstance(layer, LoRALinear))
+
+
+def test_new_token_rows_train_and_no_other_row_moves(base, ids):
+    """Chat tokens added before LoRA: their rows train with the adapters, every other row stays exactly."""
+    model = copy.deepcopy(base).train()
+    add_lora(model, rank=2, train_token_ids=[38, 39])
+    embedding = model.embed.token.weight
+    before = embedding.detach().clone()
+    n_adapters = sum(p.numel() for layer in model.modules() if isinstance(layer, LoRALinear)
+                     for p in (layer.lora_A, layer.lora_B))
+    assert trainable_count(model) == n_adapters + 2 * 16 and any(p is embedding for p in lora_parameters(model))
+    optimizer = torch.optim.AdamW(lora_parameters(model), lr=1e-2, weight_decay=0.0)
+    for _ in range(2):
+        optimizer.zero_grad()
+        model(ids).logsumexp(-1).mean().backward()
+        optimizer.step()
+    assert torch.equal(embedding[:38], before[:38]) and not torch.equal(embedding[38:], before[38:])
+    assert model.head.weight is embedding                              # still tied: the head learns the rows too
+    state = lora_state_dict(model)
+    assert state["embed.token.weight.row_ids"].tolist() == [38, 39]
+    torch.testing.assert_close(state["embed.token.weight.rows"], embedding[38:].detach())
+    remove_lora(model)
+    assert not hasattr(embedding, "lora_rows") and trainable_count(model) == sum(p.numel() for p in base.parameters())
+    with pytest.raises(ValueError, match="train_token_ids"):
+        add_lora(copy.deepcopy(base), train_token_ids=[40])
 
 
 def test_merged_weights_give_the_adapted_outputs_and_unmerge_restores(base, ids):
