@@ -50,6 +50,23 @@ def rows(results: dict) -> list[str]:
     if b := results.get("base_model"):
         out.append(f"| course base model, held-out Shakespeare | {b['shakespeare_nats_per_char']:.3f} nats/char "
                    f"(pretrained {b['train_seconds'] / 60:.0f} min) | ≤ 1.35 | `base_model.py` |")
+    if o := results.get("gpt_optimizer"):
+        held = o["held_out"]
+        out.append(f"| 05's GPT, 600 steps: AdamW (peak lr {o['chosen_adamw_lr']:g}, chosen on validation) vs Muon, "
+                   f"held-out | AdamW {held['adamw']['held_out_loss']:.3f} · Muon {held['muon']['held_out_loss']:.3f} "
+                   f"nats/char | – | `gpt_optimizer.py` |")
+    if m := results.get("mt_finetune"):
+        out.append(f"| 06: base model fine-tuned EN→FR, recipe on validation | lr {m['chosen']['lr']:g}, "
+                   f"{m['chosen']['steps']} steps: validation BLEU {m['chosen']['val_bleu']:.1f} "
+                   f"(zero-shot {m['zero_shot']['val_bleu']:.1f}) | – | `mt_finetune.py` |")
+    if m := results.get("summarize_finetune"):
+        out.append(f"| 07: base model fine-tuned to summarize, recipe on validation | lr {m['chosen']['lr']:g}, "
+                   f"{m['chosen']['steps']} steps: validation ROUGE-1 {m['chosen']['val_rouge1']:.1f} | – | "
+                   f"`summarize_finetune.py` |")
+    if m := results.get("sentiment_finetune"):
+        out.append(f"| 08: base model fine-tuned for sentiment, recipe on validation | lr {m['chosen']['lr']:g}, "
+                   f"{m['chosen']['steps']} steps: validation accuracy {m['chosen']['val_accuracy']:.3f} "
+                   f"(from scratch {m['from_scratch']['val_accuracy']:.3f}) | – | `sentiment_finetune.py` |")
     return out
 
 
@@ -76,7 +93,8 @@ def plot(results: dict) -> None:
 
 
 def main() -> None:
-    names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model"]
+    names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
+             "gpt_optimizer", "mt_finetune", "summarize_finetune", "sentiment_finetune"]
     results = {name: data for name in names if (data := load(name)) is not None}
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results)

@@ -13,6 +13,12 @@ Parts (each writes benchmarks/results/<part>.json):
   rnn_lm     LSTM vs Kneser–Ney 6-gram, long run               (benchmarks/rnn_lm.py)
   base_model the shipped base model on every held-out split    (benchmarks/base_model.py; scoring only —
              retraining it is `python -m course_utils.pretrain`, ≈ 16 min)
+  gpt_optimizer       05's AdamW learning rate on validation; Muon beside it   (benchmarks/gpt_optimizer.py)
+  mt_finetune         06's fine-tuning recipe, chosen on validation BLEU       (benchmarks/mt_finetune.py)
+  summarize_finetune  07's fine-tuning recipe, chosen on validation ROUGE-1    (benchmarks/summarize_finetune.py)
+  sentiment_finetune  08's fine-tuning recipe, chosen on validation accuracy   (benchmarks/sentiment_finetune.py)
+  kv_cache            tokens/s with and without the KV cache; cache bytes/token (benchmarks/kv_cache_speed.py)
+  modern_block        RMSNorm / SwiGLU / RoPE / GQA ablation at equal time       (benchmarks/modern_block_ablation.py)
 Then `report` collects them into results.json, results.png and the README's results table.
 Run on an otherwise idle machine: the figures are wall-clock times.
 """
@@ -30,7 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py", "ddp": "ddp_throughput.py",
-           "rnn_lm": "rnn_lm.py", "base_model": "base_model.py"}
+           "rnn_lm": "rnn_lm.py", "base_model": "base_model.py", "gpt_optimizer": "gpt_optimizer.py",
+           "mt_finetune": "mt_finetune.py", "summarize_finetune": "summarize_finetune.py",
+           "sentiment_finetune": "sentiment_finetune.py", "kv_cache": "kv_cache_speed.py",
+           "modern_block": "modern_block_ablation.py"}
 PARTS = ["notebooks", *SCRIPTS]
 
 
