@@ -1,9 +1,9 @@
 """Preference tuning with DPO from scratch (Rafailov et al., 2023): pairs built by rule, the loss written out.
 
-A preference pair is a prompt x, a preferred answer y_w and a worse one y_l. Here both come from the
-instruction data by rule (`preference_pairs`): y_w is the exact answer, y_l either a *corrupted* answer
-(a wrong date, the smaller number, another library) or a *rambling* one (the right answer wrapped in
-filler that exact match counts as wrong).
+A preference pair is a prompt x, a preferred answer y_w and a worse one y_l. Here y_w is always the exact
+answer and y_l comes by rule from the instruction data (`preference_pairs`): a *corrupted* answer (a wrong
+date, the smaller number, another library) or a *rambling* one (the right answer wrapped in filler that
+exact match counts as wrong) — or it is the model's own wrong answer (`self_generated_pairs`, kind "self").
 
 DPO trains the policy π directly on the pairs, with a frozen copy of the starting model π_ref as anchor:
 
@@ -35,7 +35,7 @@ RAMBLE_OPENERS = ("Sure! Let me think about this.", "Good question.", "Of course
                   "Let me see.", "Well, that is an interesting one.")
 RAMBLE_CLOSERS = ("I hope this helps!", "Let me know if you need anything else.", "I think that is right.",
                   "Thank you for asking.", "Have a nice day!")
-PAIR_KINDS = ("corrupted", "rambling")
+PAIR_KINDS = ("corrupted", "rambling")    # by rule; "self" pairs come from a model's answers (self_generated_pairs)
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class PreferencePair:
     prompt: str
     chosen: str      # y_w: the exact answer
     rejected: str    # y_l: corrupted or rambling
-    kind: str        # one of PAIR_KINDS
+    kind: str        # one of PAIR_KINDS, or "self"
     task: str
     source: str      # the instruction's provenance
 
@@ -91,6 +91,15 @@ def corrupt_answer(item: Instruction, rng: random.Random, pool: Sequence[Instruc
 def ramble(answer: str, rng: random.Random) -> str:
     """The right answer wrapped in filler: 'Good question. The answer is 45. I hope this helps!'."""
     return f"{rng.choice(RAMBLE_OPENERS)} The answer is {answer}. {rng.choice(RAMBLE_CLOSERS)}"
+
+
+def self_generated_pairs(items: Sequence[Instruction], model_answers: Sequence[str]) -> list[PreferencePair]:
+    """exact answer ≻ the model's own answer, for every item the model got wrong (kind "self"): pairs aimed at
+    the mistakes this model makes, where rule-corrupted answers may be mistakes it never makes."""
+    if isinstance(model_answers, str) or len(model_answers) != len(items):
+        raise ValueError(f"need one model answer per item, got {len(model_answers)} for {len(items)} items")
+    return [PreferencePair(x.prompt, x.answer, a.strip(), "self", x.task, x.source)
+            for x, a in zip(items, model_answers) if a.strip() != x.answer]
 
 
 def preference_pairs(items: Sequence[Instruction], kinds: Sequence[str] = PAIR_KINDS,
@@ -208,10 +217,13 @@ def reference_logprobs(reference: nn.Module, tensors: dict[str, torch.Tensor],
 def train_dpo(policy: nn.Module, tensors: dict[str, torch.Tensor], ref_chosen: torch.Tensor,
               ref_rejected: torch.Tensor, *, steps: int, beta: float = 0.1, lr: float = 1e-4,
               batch_size: int = 32, warmup_steps: int = 0, clip_grad: float = 1.0, seed: int = 0,
-              parameters: Sequence[nn.Parameter] | None = None) -> DPOHistory:
+              nll_weight: float = 0.0, parameters: Sequence[nn.Parameter] | None = None) -> DPOHistory:
     """DPO with AdamW: each step takes `batch_size` pairs (shuffled epochs), scores the chosen and rejected
     answers under the policy, and minimises `dpo_loss` against the precomputed reference log-probs.
-    `parameters` (default: every trainable parameter of the policy) are the ones updated, e.g. LoRA's."""
+
+    `nll_weight` > 0 adds that much of the chosen answers' mean per-token negative log-likelihood (the SFT
+    loss on y_w; "RPO", Pang et al. 2024): DPO alone may lower log π(y_w) too, as long as log π(y_l)
+    falls faster. `parameters` (default: every trainable parameter of the policy) are the ones updated."""
     from course_utils.training import lr_at
 
     steps = require_int(steps, "steps", minimum=1)
@@ -236,6 +248,9 @@ def train_dpo(policy: nn.Module, tensors: dict[str, torch.Tensor], ref_chosen: t
         device = logps.device
         loss, r_w, r_l = dpo_loss(logps[: len(idx)], logps[len(idx) :], ref_chosen[idx].to(device),
                                   ref_rejected[idx].to(device), beta)
+        if nll_weight:
+            n_tokens = (tensors["chosen_y"][idx] != IGNORE).sum().to(device)
+            loss = loss + nll_weight * -logps[: len(idx)].sum() / n_tokens
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(params, clip_grad)
@@ -249,6 +264,8 @@ def train_dpo(policy: nn.Module, tensors: dict[str, torch.Tensor], ref_chosen: t
 
 def preference_accuracy(model: nn.Module, template: ChatTemplate, pairs: Sequence[PreferencePair]) -> float:
     """Share of pairs whose preferred answer the model finds more likely: log π(y_w|x) > log π(y_l|x)."""
+    if not pairs:
+        raise ValueError("pairs must not be empty")
     prompts = [p.prompt for p in pairs]
     chosen = answer_logprobs(model, template, prompts, [p.chosen for p in pairs])
     rejected = answer_logprobs(model, template, prompts, [p.rejected for p in pairs])

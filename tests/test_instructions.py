@@ -9,7 +9,8 @@ from course_utils.bpe import BPETokenizer
 from course_utils.generation import generate
 from course_utils.instructions import (ASSISTANT, END, IGNORE, SPECIALS, TASKS, USER, ChatTemplate, Instruction,
                                        add_chat_tokens, chat_answers, check_disjoint, conversation, exact_match,
-                                       exact_match_by_task, few_shot_answers, few_shot_prompt, instruction_splits)
+                                       exact_match_by_task, few_shot_answers, few_shot_prompt, greedy_answers,
+                                       instruction_splits)
 from course_utils.transformer import GPT, GPTConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -95,6 +96,21 @@ def test_chat_answers_equal_greedy_generation_with_role_tokens_banned(tok):
         out = generate(model, ids, 6, strategy="greedy", stop_id=template.end_id,
                        banned_ids=[template.pad_id, template.user_id, template.assistant_id])[0, ids.size(1):].tolist()
         assert answer == tok.decode([i for i in out if i != template.end_id]).strip()
+
+
+def test_greedy_answers_equal_greedy_batch_on_ragged_prompts(tok):
+    from course_utils.finetune import greedy_batch
+
+    torch.manual_seed(1)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=24, d_model=16, n_heads=2, n_layers=2)).eval()
+    gen = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(0, tok.vocab_size, (n,), generator=gen).tolist() for n in (3, 7, 3, 12, 1, 7)]
+    stop = int(model(torch.tensor([prompts[0]]))[0, -1].argmax())       # some rows stop early
+    expected = greedy_batch(model, prompts, stop, max_new_tokens=6, banned_ids=[5])
+    assert greedy_answers(model, prompts, stop, 6, banned_ids=[5], batch_size=2) == expected
+    assert any(len(e) < 6 for e in expected)
+    with pytest.raises(ValueError, match="leaves no room"):
+        greedy_answers(model, prompts, stop, max_new_tokens=24)
 
 
 def test_few_shot_prompt_and_answers(tok):

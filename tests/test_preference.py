@@ -13,8 +13,8 @@ from course_utils.bpe import BPETokenizer
 from course_utils.instructions import IGNORE, Instruction, add_chat_tokens, conversation
 from course_utils.preference import (answer_batch, answer_logprobs, answer_perplexity, corrupt_answer, dpo_loss,
                                      pair_tensors, preference_accuracy, preference_pairs, ramble,
-                                     reference_logprobs, reward_accuracy, sequence_logprobs,
-                                     train_dpo)
+                                     reference_logprobs, reward_accuracy, self_generated_pairs,
+                                     sequence_logprobs, train_dpo)
 from course_utils.transformer import GPT, GPTConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -85,6 +85,13 @@ def test_pairs_follow_their_rules():
         corrupt_answer(ITEMS[4], rng, pool=[ITEMS[4]])
 
 
+def test_self_generated_pairs_keep_only_the_model_mistakes():
+    pairs = self_generated_pairs(ITEMS[:3], ["2000-02-29", " 23", "7 "])
+    assert [(p.prompt, p.chosen, p.rejected, p.kind) for p in pairs] == [(ITEMS[1].prompt, "45", "23", "self")]
+    with pytest.raises(ValueError, match="one model answer per item"):
+        self_generated_pairs(ITEMS[:3], ["1"])
+
+
 @pytest.fixture()
 def chat_model():
     torch.manual_seed(0)
@@ -125,3 +132,13 @@ def test_a_few_dpo_steps_raise_the_margin_and_leave_the_reference_alone(chat_mod
     assert held["accuracy"] == 1.0 and held["margin"] > 1.0
     assert reward_accuracy(reference, reference, template, pairs) == {"accuracy": 0.0, "margin": 0.0}
     assert answer_perplexity(model, template, ITEMS) < answer_perplexity(reference, template, ITEMS)
+
+
+def test_nll_weight_adds_the_chosen_answers_per_token_loss(chat_model):
+    model, template = chat_model
+    pairs = preference_pairs(ITEMS, kinds=("corrupted",), seed=0)
+    tensors = pair_tensors(template, pairs, 96)
+    ref_w, ref_l = reference_logprobs(model, tensors)
+    nll = -ref_w.sum().item() / (tensors["chosen_y"] != IGNORE).sum().item()
+    history = train_dpo(copy.deepcopy(model), tensors, ref_w, ref_l, steps=1, batch_size=len(pairs), nll_weight=0.5)
+    assert history.loss[0] == pytest.approx(math.log(2) + 0.5 * nll, rel=1e-5)
