@@ -210,16 +210,11 @@ def dialogue_rung(encoder, args) -> dict:
 # 07 · summarization: embedding centrality vs TextRank
 # ---------------------------------------------------------------------------------------------------
 def centrality_scores(vectors: torch.Tensor, variant: str) -> np.ndarray:
-    """How central each sentence is, from its unit vectors (n, 384):
-    "centroid": cosine with the mean of the document's sentence vectors;
-    "pagerank": PageRank over the graph of positive cosine similarities (LexRank with embeddings)."""
-    from course_utils.summarize import pagerank
+    """How central each sentence is, from its unit vectors (n, 384): `course_utils.summarize.embedding_centrality_scores`
+    ("centroid": cosine with the document's mean vector; "pagerank": LexRank-style PageRank over positive cosines)."""
+    from course_utils.summarize import embedding_centrality_scores
 
-    if variant == "centroid":
-        centroid = vectors.mean(0)
-        return (vectors @ centroid / centroid.norm().clamp_min(1e-12)).numpy()
-    W = (vectors @ vectors.T).clamp_min(0).fill_diagonal_(0).double().numpy()     # (n, n), zero diagonal
-    return pagerank(W)
+    return embedding_centrality_scores(vectors, variant)
 
 
 def summarization_rung(encoder, args) -> dict:

@@ -9,6 +9,10 @@
 
 `summarize(text, method, k)` returns the k chosen sentences in their original order.
 
+With a sentence encoder (`course_utils.pretrained.load_minilm`): `embed_document_sentences` splits and embeds
+many documents in one call, and `embedding_centrality_scores` ranks a document's sentences by meaning instead of
+shared words — the centroid method, or PageRank over cosine similarities (LexRank with embeddings).
+
 For the abstractive rungs of notebook 07: `document_head` cuts a document to the tokens a prompt can
 afford, and `covered_share` measures how much of one text's vocabulary another contains (of the
 reference in the first sentence, of a model's summary in its document).
@@ -139,6 +143,49 @@ def pagerank(W: np.ndarray, damping: float = 0.85, tol: float = 1e-10, max_iter:
 def textrank_scores(sentences: Sequence[str], damping: float = 0.85) -> np.ndarray:
     """PageRank over the sentence-similarity graph: central sentences share words with many others."""
     return pagerank(similarity_matrix(sentences), damping)
+
+
+CENTRALITY_VARIANTS = ("centroid", "pagerank")
+
+
+def embedding_centrality_scores(vectors, variant: str = "pagerank", damping: float = 0.85) -> np.ndarray:
+    """How central each sentence of one document is, from its unit-length sentence embeddings (n, C):
+
+    * "centroid": cosine similarity with the mean of the document's sentence vectors — the sentence
+      closest to what the whole document is about;
+    * "pagerank": PageRank over the graph whose edge weights are the positive cosine similarities between
+      sentences (LexRank, Erkan & Radev 2004, with neural embeddings): TextRank with similarity of
+      meaning in place of shared words, so "returns" and "gives back" count as related.
+
+    Returns (n,) scores; feed them to `top_k`."""
+    import torch
+
+    if variant not in CENTRALITY_VARIANTS:
+        raise ValueError(f"variant must be one of {CENTRALITY_VARIANTS}, got {variant!r}")
+    vectors = torch.as_tensor(vectors, dtype=torch.float32).detach().cpu()
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be a 2-D (sentences, dim) array, got shape {tuple(vectors.shape)}")
+    if len(vectors) == 0:
+        return np.zeros(0)
+    if variant == "centroid":
+        centroid = vectors.mean(0)                                               # (C,)
+        return (vectors @ centroid / centroid.norm().clamp_min(1e-12)).numpy()   # (n,) cosines
+    W = (vectors @ vectors.T).clamp_min(0).fill_diagonal_(0).double().numpy()    # (n, n) positive cosines
+    return pagerank(W, damping)
+
+
+def embed_document_sentences(encoder, documents: Sequence[str], batch_size: int = 64) -> list[tuple[list[str], "torch.Tensor"]]:
+    """[(sentences, vectors (n_i, C))] for each document: split with `split_sentences`, all sentences of all
+    documents embedded by one `encoder.encode(list_of_str, batch_size=…)` call (batches mix documents, so
+    there is little padding), then cut back per document."""
+    if isinstance(documents, str):
+        raise TypeError("documents must be a list of str, got one str; wrap it: [text]")
+    batch_size = require_int(batch_size, "batch_size", minimum=1)
+    per_doc = [split_sentences(require_str(d, f"documents[{i}]")) for i, d in enumerate(documents)]
+    flat = [s for sentences in per_doc for s in sentences]
+    vectors = encoder.encode(flat, batch_size=batch_size)                        # (Σ n_i, C)
+    bounds = np.cumsum([0] + [len(s) for s in per_doc])
+    return [(sentences, vectors[a:b]) for sentences, a, b in zip(per_doc, bounds[:-1], bounds[1:])]
 
 
 def top_k(sentences: Sequence[str], scores: Sequence[float], k: int = 1) -> list[str]:

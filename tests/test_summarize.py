@@ -3,7 +3,8 @@ prompt helpers of the abstractive rungs (document_head, covered_share)."""
 import numpy as np
 import pytest
 
-from course_utils.summarize import (content_words, covered_share, document_head, lead_k, load_docstring_summaries,
+from course_utils.summarize import (content_words, covered_share, document_head, embed_document_sentences,
+                                    embedding_centrality_scores, lead_k, load_docstring_summaries,
                                     overlap_similarity, pagerank, similarity_matrix, split_sentences, summarize,
                                     textrank_scores, top_k, word_frequency_scores)
 
@@ -144,3 +145,61 @@ def test_covered_share_counts_distinct_content_words():
         covered_share(["a"], [])
     with pytest.raises(TypeError, match="texts must be a list of str"):
         covered_share("a", ["a"])
+
+
+def unit(rows):
+    rows = np.asarray(rows, dtype=float)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_embedding_centrality_centroid_is_the_cosine_with_the_mean():
+    V = unit([[1, 0, 0], [0.9, 0.1, 0], [0.8, 0, 0.2], [0, 0, 1]])    # three close sentences and an outlier
+    scores = embedding_centrality_scores(V, "centroid")
+    mean = V.mean(0)
+    assert np.allclose(scores, V @ mean / np.linalg.norm(mean), atol=1e-6)
+    assert scores.argmax() in (0, 1, 2) and scores.argmin() == 3
+
+
+def test_embedding_centrality_pagerank_is_pagerank_over_positive_cosines():
+    V = unit([[1, 0.2, 0], [0.9, 0.3, 0.1], [-1, 0, 0.1], [0.5, 0.5, 0.5]])
+    W = np.clip(V @ V.T, 0, None)
+    np.fill_diagonal(W, 0)                                          # negative cosines are no edge; no self-loops
+    assert np.allclose(embedding_centrality_scores(V, "pagerank"), pagerank(W), atol=1e-6)
+    scores = embedding_centrality_scores(V)                          # default: pagerank
+    assert scores.sum() == pytest.approx(1.0) and scores.argmin() == 2   # the opposite sentence is peripheral
+    assert embedding_centrality_scores(np.zeros((0, 3))).shape == (0,)
+
+
+def test_embedding_centrality_bad_input():
+    with pytest.raises(ValueError, match="variant must be one of"):
+        embedding_centrality_scores(np.eye(2), "textrank")
+    with pytest.raises(ValueError, match=r"vectors must be a 2-D .* got shape \(3,\)"):
+        embedding_centrality_scores(np.ones(3))
+
+
+class CharCountEncoder:
+    """A stand-in sentence encoder: (letters a–z counts) normalised; records its calls."""
+    def __init__(self):
+        self.calls = []
+
+    def encode(self, texts, batch_size=64):
+        import torch
+
+        self.calls.append((list(texts), batch_size))
+        counts = torch.tensor([[t.lower().count(c) + 1e-3 for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts])
+        return torch.nn.functional.normalize(counts.reshape(len(texts), 26), dim=-1)
+
+
+def test_embed_document_sentences_embeds_all_documents_in_one_call():
+    encoder = CharCountEncoder()
+    documents = [TEXT, "One sentence only.", ""]
+    out = embed_document_sentences(encoder, documents, batch_size=8)
+    assert len(encoder.calls) == 1 and encoder.calls[0][1] == 8
+    assert [s for s, _ in out] == [split_sentences(d) for d in documents]
+    assert [tuple(v.shape) for _, v in out] == [(4, 26), (1, 26), (0, 26)]
+    alone = CharCountEncoder().encode(split_sentences(TEXT))
+    assert np.allclose(out[0][1], alone)                           # same vectors as embedding the document alone
+    with pytest.raises(TypeError, match="documents must be a list of str"):
+        embed_document_sentences(encoder, TEXT)
+    with pytest.raises(TypeError, match=r"documents\[1\] must be str"):
+        embed_document_sentences(encoder, ["a.", 3])
