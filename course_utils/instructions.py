@@ -7,8 +7,10 @@ from the course's own data (each item says where it came from), and exact-match 
 1. `ChatTemplate` wraps the base model's tokenizer and puts four special ids after its vocabulary
    (`add_chat_tokens` grows the model to match). No text can produce a special id, so a user cannot
    forge an assistant turn. Each message is encoded after one space, as a word inside a sentence was in
-   pretraining: the " 2019" of an answer is then the same tokens as the " 2019" of its prompt. `encode` returns the ids and a mask that is True on the assistant's tokens
-   (its words and its closing <|end|>); `training_example` turns that mask into ignored targets.
+   pretraining: the " 2019" of an answer is then the same tokens as the " 2019" of its prompt. `encode`
+   returns the ids and a mask that is True on the assistant's tokens (its words and its closing <|end|>);
+   `training_example` turns that mask into ignored targets. `TextOnly` reads a chat model as a plain
+   language model (chat tokens out of the softmax), to measure what fine-tuning cost it on ordinary text.
 2. `instruction_splits()` builds train / validation / test instructions of a few task types, each from
    one course source, by rule, so every answer is exactly right and can be scored by exact match.
    The test items come from data the base model never saw in pretraining (`TASKS` says, per task, what
@@ -22,10 +24,11 @@ from __future__ import annotations
 import datetime
 import random
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
 import torch
+from torch import nn
 
 from course_utils.validation import require_int, require_str
 
@@ -166,6 +169,20 @@ def add_chat_tokens(model, tokenizer) -> ChatTemplate:
     return template
 
 
+class TextOnly(nn.Module):
+    """A chat model read as a plain language model: logits over the base tokenizer's vocabulary only, the
+    chat tokens left out of the softmax. Its nats per character of ordinary text then measure what the
+    model still knows about text, not how much probability it now gives to ending a turn."""
+
+    def __init__(self, model: nn.Module, template: ChatTemplate):
+        super().__init__()
+        self.model = model
+        self.config = replace(model.config, vocab_size=template.base.vocab_size)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        return self.model(idx)[..., : self.config.vocab_size]     # (B, T, V_base)
+
+
 # ---------------------------------------------------------------------------------------------------
 # 2) instructions built by rule from the course's data
 # ---------------------------------------------------------------------------------------------------
@@ -291,13 +308,17 @@ def _reverse_splits(n_train: int, n_val: int, n_test: int, rng: random.Random,
     from course_utils.pretrain_corpus import notebook_splits
 
     train, held = notebook_splits()["mt_en_fr"]
-    fits = lambda rows: list(dict.fromkeys(en for en, _ in rows if min_words <= len(en.split()) <= max_words))  # noqa: E731
+    def fits(rows):      # distinct English strings of min_words … max_words words
+        return list(dict.fromkeys(en for en, _ in rows if min_words <= len(en.split()) <= max_words))
+
+    def make(rows, split):
+        return [Instruction("reverse", f"Reverse the words: {en}", " ".join(en.split()[::-1]),
+                            f"mt_en_fr {split}: {en!r}") for en in rows]
+
     train = fits(train)
     seen = {en.lower() for en in train}
     held = [en for en in fits(held) if en.lower() not in seen]
     rng.shuffle(held)
-    make = lambda rows, split: [Instruction("reverse", f"Reverse the words: {en}", " ".join(en.split()[::-1]),  # noqa: E731
-                                            f"mt_en_fr {split}: {en!r}") for en in rows]
     return {"train": make(rng.sample(train, min(n_train, len(train))), "train (notebook 06 train split)"),
             "val": make(held[:n_val], "held-out (notebook 06 validation + test)"),
             "test": make(held[n_val : n_val + n_test], "held-out (notebook 06 validation + test)")}
@@ -360,10 +381,11 @@ def instruction_splits(tasks: Sequence[str] = DEFAULT_TASKS, n_train: int = 400,
         raise ValueError(f"tasks must be a non-empty list drawn from {sorted(TASKS)}, got {tasks!r}")
     n_train, n_val, n_test = (require_int(n, name, minimum=1) for n, name in
                               ((n_train, "n_train"), (n_val, "n_val"), (n_test, "n_test")))
+    max_operand = require_int(max_operand, "max_operand", minimum=2)
     builders = {"date_iso": _date_splits, "ui_fr": _ui_splits, "doc_package": _package_splits,
                 "speaker": _speaker_splits, "reverse": _reverse_splits,
-                "larger": lambda *a: _comparison_splits(*a, max_operand=require_int(max_operand, "max_operand", minimum=2)),
-                "add": lambda *a: _addition_splits(*a, max_operand=require_int(max_operand, "max_operand", minimum=1))}
+                "larger": lambda *a: _comparison_splits(*a, max_operand=max_operand),
+                "add": lambda *a: _addition_splits(*a, max_operand=max_operand)}
     splits = {"train": [], "val": [], "test": []}
     for i, task in enumerate(tasks):
         for split, items in builders[task](n_train, n_val, n_test, random.Random(f"{seed}-{task}")).items():
@@ -429,17 +451,26 @@ def chat_answers(model, template: ChatTemplate, prompts: Sequence[str], max_new_
     return [template.base.decode(o).strip() for o in out]
 
 
-FEW_SHOT_FORMAT = "Q: {prompt}\nA: {answer}\n\n"   # plain text: the base model has no chat tokens
+# Plain-text layouts for prompting the base model (it has no chat tokens): "tab" is how it saw the UI-string
+# pairs ("English<TAB>French" lines), "lines" how it saw docstring summaries above their text.
+FEW_SHOT_FORMATS = {"qa": "Q: {prompt}\nA: {answer}\n\n",
+                    "question_answer": "Question: {prompt}\nAnswer: {answer}\n\n",
+                    "lines": "{prompt}\n{answer}\n\n",
+                    "tab": "{prompt}\t{answer}\n"}
 
 
-def few_shot_prompt(demos: Sequence[Instruction], prompt: str) -> str:
-    """k solved examples in plain text, then the question: the base model continues after 'A:'."""
-    shots = "".join(FEW_SHOT_FORMAT.format(prompt=d.prompt, answer=d.answer) for d in demos)
-    return shots + FEW_SHOT_FORMAT.format(prompt=prompt, answer="").rstrip(" \n")   # "…A:" (answers start " 2…")
+def few_shot_prompt(demos: Sequence[Instruction], prompt: str, layout: str = "qa") -> str:
+    """k solved examples in plain text, then the question: the base model continues after it."""
+    if layout not in FEW_SHOT_FORMATS:
+        raise ValueError(f"layout must be one of {sorted(FEW_SHOT_FORMATS)}, got {layout!r}")
+    fmt = FEW_SHOT_FORMATS[layout]
+    shots = "".join(fmt.format(prompt=d.prompt, answer=d.answer) for d in demos)
+    query = fmt.split("{answer}")[0].format(prompt=prompt)
+    return shots + query.rstrip(" ")           # "…A:": the model writes the answer's leading space, " 2019-…"
 
 
 def few_shot_answers(model, tokenizer, demos: Sequence[Instruction], prompts: Sequence[str],
-                     max_new_tokens: int = 16, batch_size: int = 64) -> list[str]:
+                     max_new_tokens: int = 16, batch_size: int = 64, layout: str = "qa") -> list[str]:
     """The base model's greedy continuation of each few-shot prompt, cut at its first newline. A prompt
     too long for the model's block keeps as many of the demos as fit (the last ones)."""
     newline = tokenizer.encode("\n")
@@ -449,7 +480,7 @@ def few_shot_answers(model, tokenizer, demos: Sequence[Instruction], prompts: Se
     ids = []
     for p in prompts:
         for k in range(len(demos), -1, -1):
-            prompt = tokenizer.encode(few_shot_prompt(demos[len(demos) - k :], p))
+            prompt = tokenizer.encode(few_shot_prompt(demos[len(demos) - k :], p, layout))
             if len(prompt) <= budget:
                 break
         ids.append(prompt)

@@ -278,8 +278,8 @@ def reward_accuracy(policy: nn.Module, reference: nn.Module, template: ChatTempl
     r(x, y_w) − r(x, y_l)}, r = β (log π − log π_ref). Before any training π = π_ref: every margin is 0."""
     prompts = [p.prompt for p in pairs]
     chosen, rejected = [p.chosen for p in pairs], [p.rejected for p in pairs]
-    logps = [answer_logprobs(model, template, prompts, answers)
-             for model in (policy, reference) for answers in (chosen, rejected)]   # π(y_w), π(y_l), π_ref(y_w), π_ref(y_l)
+    logps = [answer_logprobs(model, template, prompts, answers)          # π(y_w), π(y_l), π_ref(y_w), π_ref(y_l)
+             for model in (policy, reference) for answers in (chosen, rejected)]
     _, r_w, r_l = dpo_loss(*logps, beta)
     return {"accuracy": (r_w > r_l).float().mean().item(), "margin": (r_w - r_l).mean().item()}
 

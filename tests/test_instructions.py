@@ -8,9 +8,9 @@ import torch
 from course_utils.bpe import BPETokenizer
 from course_utils.generation import generate
 from course_utils.instructions import (ASSISTANT, END, IGNORE, SPECIALS, TASKS, USER, ChatTemplate, Instruction,
-                                       add_chat_tokens, chat_answers, check_disjoint, conversation, exact_match,
-                                       exact_match_by_task, few_shot_answers, few_shot_prompt, greedy_answers,
-                                       instruction_splits)
+                                       TextOnly, add_chat_tokens, chat_answers, check_disjoint, conversation,
+                                       exact_match, exact_match_by_task, few_shot_answers, few_shot_prompt,
+                                       greedy_answers, instruction_splits)
 from course_utils.transformer import GPT, GPTConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -85,6 +85,22 @@ def test_add_chat_tokens_grows_the_model_to_the_template(tok):
         add_chat_tokens(model, tok)
 
 
+def test_text_only_drops_the_chat_tokens_from_the_softmax(tok):
+    from course_utils.pretrained import score_text
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=16, d_model=16, n_heads=2, n_layers=1)).eval()
+    before = score_text(model, tok, "Write the date as YYYY-MM-DD.")["nats"]
+    template = add_chat_tokens(model, tok)
+    ids = torch.tensor([tok.encode("What is larger")])
+    assert torch.equal(TextOnly(model, template)(ids), model(ids)[..., : tok.vocab_size])
+    with torch.no_grad():
+        model.embed.token.weight[template.end_id] *= 50                  # a chat model that loves <|end|>
+    with_chat = score_text(model, tok, "Write the date as YYYY-MM-DD.")["nats"]
+    text_only = score_text(TextOnly(model, template), tok, "Write the date as YYYY-MM-DD.")["nats"]
+    assert text_only < with_chat and text_only == pytest.approx(before, rel=1e-6)   # the old rows are untouched
+
+
 def test_chat_answers_equal_greedy_generation_with_role_tokens_banned(tok):
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=32, d_model=16, n_heads=2, n_layers=1)).eval()
@@ -118,6 +134,10 @@ def test_few_shot_prompt_and_answers(tok):
              Instruction("larger", "What is larger: 9 or 4?", "9", "rule")]
     assert few_shot_prompt(demos, "What is larger: 5 or 1?") == (
         "Q: What is larger: 2 or 3?\nA: 3\n\nQ: What is larger: 9 or 4?\nA: 9\n\nQ: What is larger: 5 or 1?\nA:")
+    assert few_shot_prompt(demos[:1], "x?", "tab") == "What is larger: 2 or 3?\t3\nx?\t"
+    assert few_shot_prompt(demos[:1], "x?", "lines") == "What is larger: 2 or 3?\n3\n\nx?\n"
+    with pytest.raises(ValueError, match="layout must be"):
+        few_shot_prompt(demos, "x?", "chat")
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=24, d_model=16, n_heads=2, n_layers=1))
     answers = few_shot_answers(model, tok, demos * 5, ["What is larger: 5 or 1?"], max_new_tokens=4)
