@@ -12,6 +12,8 @@ that takes more steps beats a bigger one), Muon for the hidden matrices + AdamW 
     python benchmarks/char_gpt.py                   # the default recipe (≈ 105 s on 2 idle cores)
     python benchmarks/char_gpt.py --threads 1       # on a busy machine: also estimates idle 2-core time
     python benchmarks/char_gpt.py --optimizer adamw --out /tmp/adamw.json   # try a variant
+    python benchmarks/char_gpt.py --positional rope --norm rmsnorm --feed-forward swiglu --n-kv-heads 2 \
+        --threads 1 --out benchmarks/results/char_gpt_modern.json            # the modern block (notebook 12)
 
 It prints the validation loss (every held-out character) at checkpoints with the training seconds spent so
 far (evaluation excluded) and steps/s, and writes everything to benchmarks/results/char_gpt.json. Timings
@@ -67,7 +69,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=3)
     p.add_argument("--d-model", type=int, default=96)
     p.add_argument("--heads", type=int, default=4)
-    p.add_argument("--positional", choices=["learned", "sinusoidal"], default="learned")
+    p.add_argument("--positional", choices=["learned", "sinusoidal", "rope"], default="learned")
+    p.add_argument("--norm", choices=["layernorm", "rmsnorm"], default="layernorm")
+    p.add_argument("--feed-forward", choices=["mlp", "swiglu"], default="mlp")
+    p.add_argument("--n-kv-heads", type=int, default=None, help="grouped-query attention: fewer key/value heads")
     p.add_argument("--tie-weights", action=argparse.BooleanOptionalAction, default=True,
                    help="share the token embedding with the output head")
     p.add_argument("--dropout", type=float, default=0.0, help="no dropout: 2–3 epochs cannot overfit")
@@ -92,7 +97,8 @@ def main(argv=None) -> dict:
     tokenizer, train_ids, val_ids = char_corpus()
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=args.block, d_model=args.d_model,
                        n_heads=args.heads, n_layers=args.layers, dropout=args.dropout, positional=args.positional,
-                       tie_weights=args.tie_weights)
+                       tie_weights=args.tie_weights, norm=args.norm, feed_forward=args.feed_forward,
+                       n_kv_heads=args.n_kv_heads)
     model = GPT(config)
     get_batch = lm_batcher(train_ids, val_ids, args.block, args.batch, seed=args.seed)
     val_full = lm_eval_windows(val_ids, args.block)                      # every held-out char once
