@@ -20,14 +20,13 @@ is downloaded; weights are read from safetensors (never unpickled).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
+from course_utils.pretrained import read_saved_config, read_saved_weights
 from course_utils.transformer import GPT, GPTConfig
 
-WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json")
 BLOCK_NAMES = {"input_layernorm.weight": "ln_attn.weight", "post_attention_layernorm.weight": "ln_ff.weight",
                "self_attn.q_proj": "attn.w_q", "self_attn.k_proj": "attn.w_k", "self_attn.v_proj": "attn.w_v",
                "self_attn.o_proj": "attn.w_o", "mlp.gate_proj": "ff.gate", "mlp.up_proj": "ff.up",
@@ -111,30 +110,10 @@ def load_llama(source: str | Path, device: str | torch.device = "cpu") -> GPT:
                                 f"model.safetensors), got {source!r}; load_llama downloads nothing: on a machine "
                                 f"with internet run LlamaForCausalLM.from_pretrained(NAME).save_pretrained(DIR)")
     label = repr(str(source))
-    config_path = folder / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"source {label} has no config.json: pass a folder written by save_pretrained")
-    try:
-        hf_config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"source {label}: config.json is not valid JSON ({err})") from None
-    config = llama_config(hf_config, label)
+    config = llama_config(read_saved_config(folder, label), label)
     model = GPT(config)
     try:
-        model.load_state_dict(llama_state_dict(_read_weights(folder, label), config, label), strict=True)
+        model.load_state_dict(llama_state_dict(read_saved_weights(folder, label), config, label), strict=True)
     except RuntimeError as err:
         raise ValueError(f"source {label}: the weights do not fit its config.json: {err}") from None
     return model.to(device).eval()
-
-
-def _read_weights(folder: Path, label: str) -> dict:
-    """Every tensor of the safetensors checkpoint in `folder` (one file or shards listed in the index)."""
-    from safetensors.torch import load_file
-
-    single, index = (folder / f for f in WEIGHT_FILES)
-    if single.is_file():
-        return load_file(str(single), device="cpu")
-    if index.is_file():
-        shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-        return {k: v for shard in shards for k, v in load_file(str(folder / shard), device="cpu").items()}
-    raise FileNotFoundError(f"source {label} has no weights: expected one of {list(WEIGHT_FILES)} beside config.json")

@@ -197,7 +197,7 @@ def publish(run_dir: str | Path, results: dict, name: str = MODEL_NAME, run_note
 GPT2_ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu",                      # exact GELU
                     "gelu_new": "gelu_tanh", "gelu_pytorch_tanh": "gelu_tanh",  # the tanh approximation
                     "gelu_python_tanh": "gelu_tanh", "gelu_fast": "gelu_tanh"}
-GPT2_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+SAVED_WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 GPT2_TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer_config.json",
                         "special_tokens_map.json")
 _GPT2_BUFFERS = ("attn.bias", "attn.masked_bias")  # causal-mask buffers some checkpoints carry: not weights
@@ -223,19 +223,11 @@ def load_gpt2(source: str | Path, device: str | torch.device = "cpu", *, downloa
     `tokenizer` is a `transformers.GPT2TokenizerFast` (encode → list of ids, decode → str: what the course's
     `score_text` and `generate` need) when the folder has tokenizer files, else None."""
     folder, label = _gpt2_folder(source, download)
-    config_path = folder / "config.json"
-    if not config_path.is_file():
-        raise FileNotFoundError(f"source {label} has no config.json: pass a folder written by "
-                                f"transformers' save_pretrained (config.json + model.safetensors)")
-    try:
-        hf_config = json.loads(config_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise ValueError(f"source {label}: config.json is not valid JSON ({err})") from None
-    config = gpt2_config(hf_config, label)
+    config = gpt2_config(read_saved_config(folder, label), label)
     from course_utils.transformer import GPT
 
     model = GPT(config)
-    state = gpt2_state_dict(_read_gpt2_weights(folder, label), config, tied=config.tie_weights, source=label)
+    state = gpt2_state_dict(read_saved_weights(folder, label), config, tied=config.tie_weights, source=label)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as err:
@@ -376,12 +368,25 @@ def _gpt2_hub_snapshot(repo_id: str, download: bool) -> Path:
     return folder
 
 
-def _read_gpt2_weights(folder: Path, label: str) -> dict:
+def read_saved_config(folder: Path, label: str) -> dict:
+    """config.json of a folder written by transformers' `save_pretrained` (GPT-2 here, Llama in
+    course_utils/llama.py), with errors that name the source."""
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"source {label} has no config.json: pass a folder written by "
+                                f"transformers' save_pretrained (config.json + model.safetensors)")
+    try:
+        return json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"source {label}: config.json is not valid JSON ({err})") from None
+
+
+def read_saved_weights(folder: Path, label: str) -> dict:
     """Every tensor of the checkpoint in `folder`: safetensors (one file or shards), else a weights-only
     pytorch_model.bin. Never a plain unpickling."""
     from safetensors.torch import load_file
 
-    single, index, legacy = (folder / f for f in GPT2_WEIGHT_FILES)
+    single, index, legacy = (folder / f for f in SAVED_WEIGHT_FILES)
     if single.is_file():
         return load_file(str(single), device="cpu")
     if index.is_file():
@@ -392,7 +397,7 @@ def _read_gpt2_weights(folder: Path, label: str) -> dict:
         return state
     if legacy.is_file():
         return torch.load(legacy, map_location="cpu", weights_only=True)  # tensors only, no code runs
-    raise FileNotFoundError(f"source {label} has no weights: expected one of {list(GPT2_WEIGHT_FILES)} beside "
+    raise FileNotFoundError(f"source {label} has no weights: expected one of {list(SAVED_WEIGHT_FILES)} beside "
                             f"config.json")
 
 
