@@ -67,6 +67,22 @@ def rows(results: dict) -> list[str]:
         out.append(f"| 08: base model fine-tuned for sentiment, recipe on validation | lr {m['chosen']['lr']:g}, "
                    f"{m['chosen']['steps']} steps: validation accuracy {m['chosen']['val_accuracy']:.3f} "
                    f"(from scratch {m['from_scratch']['val_accuracy']:.3f}) | – | `sentiment_finetune.py` |")
+    if k := results.get("kv_cache_speed"):
+        longest = k["rows"][-1]
+        out.append(f"| KV cache, base-model shape, {longest['new_tokens']:,} new tokens (12) | "
+                   f"{longest['tokens_per_s_without_cache']:.0f} → {longest['tokens_per_s_with_cache']:.0f} tokens/s "
+                   f"(same tokens: {all(r['same_tokens'] for r in k['rows'])}; load {k['load_average_1min_at_end']}) | – | "
+                   f"`kv_cache_speed.py` |")
+    if a := results.get("modern_block_ablation"):
+        classic = next(row for row in a["rows"] if row["variant"] == "classic")
+        best = min(a["rows"], key=lambda row: row["mean_val_loss"])
+        out.append(f"| modern block ablation, {a['budget_seconds']:.0f} s of training each (12): best vs classic | "
+                   f"{best['variant']} {best['mean_val_loss']:.3f} vs {classic['mean_val_loss']:.3f} nats/char on "
+                   f"validation | – | `modern_block_ablation.py` |")
+    if t := results.get("post_training"):
+        out.append(f"| post-training (12): held-out exact match | few-shot base {t['few_shot_base']['test']['all']:.2f} → "
+                   f"SFT {t['sft']['test_em']['all']:.2f}; LoRA at equal time "
+                   f"{t['lora_vs_full']['test_em']['lora']['all']:.2f} | – | `post_training.py` |")
     return out
 
 
@@ -94,7 +110,8 @@ def plot(results: dict) -> None:
 
 def main() -> None:
     names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
-             "gpt_optimizer", "mt_finetune", "summarize_finetune", "sentiment_finetune"]
+             "gpt_optimizer", "mt_finetune", "summarize_finetune", "sentiment_finetune", "kv_cache_speed",
+             "modern_block_ablation", "post_training"]
     results = {name: data for name in names if (data := load(name)) is not None}
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results)
