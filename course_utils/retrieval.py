@@ -9,6 +9,10 @@ A word that occurs everywhere ("the", "is") gets a small idf and counts for litt
 query and text share ("printer") counts for a lot. The idf formula is scikit-learn's default (smooth_idf),
 so numbers match `TfidfVectorizer(norm="l2")` given the same tokens.
 
+`DenseRetriever` has the same interface with a pretrained sentence encoder instead of word counts (e.g.
+`course_utils.pretrained.load_minilm()`): each text becomes one unit vector of its meaning, so "websites won't
+load" can find "my internet is down" without a shared word.
+
 `recall_at_k` scores rankings of candidate responses (is the right one among the top k?).
 """
 from __future__ import annotations
@@ -40,7 +44,37 @@ def content_tokenize(text: str) -> list[str]:
             if w not in STOP_WORDS and not w.endswith("n't") and w.split("'")[0] not in STOP_WORDS]
 
 
-class TfidfRetriever:
+class _NearestTexts:
+    """What every retriever here shares: given `similarity(queries)` (M, N) and the fitted `documents`,
+    the k best matches per query."""
+
+    documents: list[str]
+
+    def similarity(self, queries: Sequence[str]) -> torch.Tensor:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def _require_fitted(self) -> None:  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def top_k(self, queries: Sequence[str], k: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
+        """For each query the k most similar fitted texts: (scores (M, k), indices (M, k)), best first
+        (ties broken by lower index)."""
+        self._require_fitted()
+        k = require_int(k, "k", minimum=1, maximum=len(self.documents))
+        sims = self.similarity(queries)                                               # (M, N)
+        # stable sort: equal scores keep index order, so results do not depend on the platform
+        order = sims.argsort(dim=1, descending=True, stable=True)[:, :k]
+        return sims.gather(1, order), order
+
+    def query(self, text: str, k: int = 5) -> list[tuple[int, float]]:
+        """The k most similar fitted texts to one query, as (index, cosine) pairs."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, got {type(text).__name__}")
+        scores, indices = self.top_k([text], k)
+        return [(int(i), float(s)) for i, s in zip(indices[0], scores[0])]
+
+
+class TfidfRetriever(_NearestTexts):
     """Fit on N texts; `query(text, k)` returns the k most similar (index, cosine) pairs."""
 
     def __init__(self, tokenize: Callable[[str], list[str]] = simple_tokenize, min_df: int = 1,
@@ -97,22 +131,50 @@ class TfidfRetriever:
         """Cosine similarity of every query with every fitted text: (M, N), values in [0, 1]."""
         return self.transform(queries) @ self.matrix.T
 
-    def top_k(self, queries: Sequence[str], k: int = 5) -> tuple[torch.Tensor, torch.Tensor]:
-        """For each query the k most similar fitted texts: (scores (M, k), indices (M, k)), best first
-        (ties broken by lower index)."""
-        self._require_fitted()
-        k = require_int(k, "k", minimum=1, maximum=len(self.documents))
-        sims = self.similarity(queries)                                               # (M, N)
-        # stable sort: equal scores keep index order, so results do not depend on the platform
-        order = sims.argsort(dim=1, descending=True, stable=True)[:, :k]
-        return sims.gather(1, order), order
+class DenseRetriever(_NearestTexts):
+    """Fit on N texts with a sentence `encoder` (anything with `.encode(list_of_str, batch_size=…)` → (N, D),
+    e.g. `load_minilm()`); `query(text, k)` returns the k most similar (index, cosine) pairs.
 
-    def query(self, text: str, k: int = 5) -> list[tuple[int, float]]:
-        """The k most similar fitted texts to one query, as (index, cosine) pairs."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be str, got {type(text).__name__}")
-        scores, indices = self.top_k([text], k)
-        return [(int(i), float(s)) for i, s in zip(indices[0], scores[0])]
+    TfidfRetriever's interface, with a dense vector of the text's *meaning* in place of sparse word counts:
+    a pretrained encoder maps paraphrases close together, so a query can match a text with no word in
+    common (and two texts that share words can still be far apart)."""
+
+    def __init__(self, encoder, batch_size: int = 64):
+        if not callable(getattr(encoder, "encode", None)):
+            raise TypeError(f"encoder must have an encode(list_of_str) method, got {type(encoder).__name__}")
+        self.encoder, self.batch_size = encoder, require_int(batch_size, "batch_size", minimum=1)
+        self.matrix: torch.Tensor | None = None  # (N, D), unit rows
+        self.documents: list[str] = []
+
+    def __repr__(self) -> str:
+        shape = tuple(self.matrix.shape) if self.matrix is not None else "unfitted"
+        return f"DenseRetriever(texts×dims={shape}, encoder={type(self.encoder).__name__})"
+
+    def fit(self, documents: Sequence[str]) -> "DenseRetriever":
+        """Encode and store `documents` as unit vectors (N, D)."""
+        if isinstance(documents, str) or len(documents) == 0:
+            raise ValueError("documents must be a non-empty list of str")
+        self.documents = list(documents)
+        self.matrix = self.transform(self.documents, _fitting=True)
+        return self
+
+    def _require_fitted(self) -> None:
+        if self.matrix is None:
+            raise RuntimeError("this DenseRetriever is not fitted yet: call .fit(documents) first")
+
+    def transform(self, texts: Sequence[str], _fitting: bool = False) -> torch.Tensor:
+        """Unit vectors (M, D) for `texts`, on the CPU."""
+        if not _fitting:
+            self._require_fitted()
+        if isinstance(texts, str):
+            raise TypeError("texts must be a list of str, got one str; wrap it: [text]")
+        texts = [require_str(t, f"texts[{i}]") for i, t in enumerate(texts)]
+        vectors = torch.as_tensor(self.encoder.encode(texts, batch_size=self.batch_size)).float().cpu()  # (M, D)
+        return vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+    def similarity(self, queries: Sequence[str]) -> torch.Tensor:
+        """Cosine similarity of every query with every fitted text: (M, N), values in [−1, 1]."""
+        return self.transform(queries) @ self.matrix.T
 
 
 def cosine_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

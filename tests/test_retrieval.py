@@ -1,12 +1,13 @@
 """TF-IDF retrieval equals the formula (scikit-learn's smooth idf + L2 rows), ranks sensibly, and the
-response-selection helpers (candidate sets, recall@k) are fair to ties."""
+response-selection helpers (candidate sets, recall@k) are fair to ties. DenseRetriever = cosines of an
+encoder's vectors, with TfidfRetriever's interface; with all-MiniLM-L6-v2 it matches without shared words."""
 import math
 
 import pytest
 import torch
 
-from course_utils.retrieval import (TfidfRetriever, candidate_sets, content_tokenize, cosine_matrix,
-                                    recall_at_k, simple_tokenize)
+from course_utils.retrieval import (DenseRetriever, TfidfRetriever, candidate_sets, content_tokenize,
+                                    cosine_matrix, recall_at_k, simple_tokenize)
 
 DOCS = ["my printer is not printing", "my mouse is not responding", "the printer needs paper",
         "I forgot my password"]
@@ -112,3 +113,53 @@ def test_tfidf_equals_scikit_learn(sublinear_tf, min_df):
     assert torch.allclose(ours.matrix, expected, atol=1e-6)
     assert torch.allclose(ours.transform(queries), torch.tensor(sk.transform(queries).toarray(),
                                                                  dtype=torch.float32), atol=1e-6)
+
+
+class LetterCountEncoder:
+    """A stand-in sentence encoder: letter counts (not normalised, to check the retriever normalises)."""
+    def __init__(self):
+        self.batch_sizes = []
+
+    def encode(self, texts, batch_size=64):
+        self.batch_sizes.append(batch_size)
+        return torch.tensor([[t.count(c) + 0.01 for c in "abcdefghijklmnopqrstuvwxyz"] for t in texts])
+
+
+def test_dense_retriever_is_the_cosine_of_encoder_vectors():
+    encoder = LetterCountEncoder()
+    retriever = DenseRetriever(encoder, batch_size=3).fit(DOCS)
+    queries = ["printer paper", "password"]
+    want = cosine_matrix(encoder.encode(queries), encoder.encode(DOCS))
+    assert torch.allclose(retriever.similarity(queries), want, atol=1e-6)
+    assert torch.allclose(retriever.matrix.norm(dim=1), torch.ones(len(DOCS)))       # unit rows
+    assert 3 in encoder.batch_sizes
+    scores, indices = retriever.top_k(queries, k=2)                                  # same interface as TF-IDF
+    assert indices.shape == (2, 2) and torch.allclose(scores, want.gather(1, indices))
+    assert retriever.query("password", k=1)[0][0] == int(want[1].argmax())
+    assert "DenseRetriever(texts×dims=(4, 26)" in repr(retriever)
+
+
+def test_dense_retriever_errors_name_the_problem():
+    with pytest.raises(TypeError, match="encoder must have an encode"):
+        DenseRetriever(object())
+    with pytest.raises(RuntimeError, match="not fitted yet"):
+        DenseRetriever(LetterCountEncoder()).query("x")
+    retriever = DenseRetriever(LetterCountEncoder())
+    with pytest.raises(ValueError, match="non-empty list of str"):
+        retriever.fit("one text")
+    retriever.fit(DOCS)
+    with pytest.raises(TypeError, match="wrap it"):
+        retriever.transform("one text")
+    with pytest.raises(ValueError, match="k must be"):
+        retriever.top_k(["x"], k=5)
+
+
+def test_dense_retrieval_with_minilm_matches_without_shared_words():
+    from course_utils.pretrained import load_minilm
+
+    known = ["my internet is down", "the printer has no paper", "I forgot my password", "the mouse does not move"]
+    dense = DenseRetriever(load_minilm()).fit(known)
+    tfidf = TfidfRetriever(tokenize=content_tokenize).fit(known)
+    for request, want in (("websites won't load", 0), ("the pointer is stuck", 3)):
+        assert tfidf.similarity([request]).max() == 0                  # not one content word in common …
+        assert dense.query(request, k=1)[0][0] == want                 # … yet the meaning is found
