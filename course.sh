@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One entry point for the course.
-#   ./course.sh lab      set up (first time: a few minutes, ≈ 1.9 GB) and open the course in JupyterLab
+#   ./course.sh lab      set up (first time: a few minutes, ≈ 2.1 GB) and open the course in JupyterLab
 #   ./course.sh test     set up the same way and run every test (unit tests on 2 workers, then every notebook
 #                        under nbval); ./course.sh test ARGS… runs pytest ARGS… instead (e.g. one test file)
 #   ./course.sh setup    only set up
@@ -131,7 +131,7 @@ setup() {
     fi
     echo "→ [1/2] updating pip"
     "$VENV/bin/python" -m pip install --upgrade pip
-    echo "→ [2/2] installing the pinned packages of requirements.txt (≈ 430 MB of wheels, 1.9 GB installed)"
+    echo "→ [2/2] installing the pinned packages of requirements.txt (≈ 515 MB of wheels, 2.1 GB installed)"
     # setuptools warns that folders named like the package could shadow it: here that folder IS the package.
     PYTHONWARNINGS="ignore:Editable installation" \
       "$VENV/bin/python" -m pip install $extra -r requirements.txt   # $extra unquoted: 0 or 2 words
