@@ -20,6 +20,7 @@ Parts (each writes benchmarks/results/<part>.json):
   kv_cache            tokens/s with and without the KV cache; cache bytes/token (benchmarks/kv_cache_speed.py)
   modern_block        RMSNorm / SwiGLU / RoPE / GQA ablation at equal time       (benchmarks/modern_block_ablation.py)
   post_training       12's SFT / LoRA / DPO recipes chosen on validation (≈ 40 min on 1 thread) (benchmarks/post_training.py)
+  minilm_rungs        all-MiniLM-L6-v2 rungs of 07, 08, 09 on their own splits  (benchmarks/minilm_rungs.py)
 Then `report` collects them into results.json, results.png and the README's results table.
 Run on an otherwise idle machine: the figures are wall-clock times.
 """
@@ -40,7 +41,8 @@ SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.p
            "rnn_lm": "rnn_lm.py", "base_model": "base_model.py", "gpt_optimizer": "gpt_optimizer.py",
            "mt_finetune": "mt_finetune.py", "summarize_finetune": "summarize_finetune.py",
            "sentiment_finetune": "sentiment_finetune.py", "kv_cache": "kv_cache_speed.py",
-           "modern_block": "modern_block_ablation.py", "post_training": "post_training.py"}
+           "modern_block": "modern_block_ablation.py", "post_training": "post_training.py",
+           "minilm_rungs": "minilm_rungs.py"}
 PARTS = ["notebooks", *SCRIPTS]
 
 
