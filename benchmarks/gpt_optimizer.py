@@ -61,10 +61,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{optimizer:5s} lr {lr:g}: validation {sweep[-1]['validation_loss']:.4f} nats/char "
               f"({seconds:.0f} s)", flush=True)
     best = min((row for row in sweep if row["optimizer"] == "adamw"), key=lambda row: row["validation_loss"])
-    held_out = {}
+    held_out, held_out_windows = {}, lm_eval_windows(held_out_ids, BLOCK)
     for optimizer, lr in (("adamw", best["lr"]), ("muon", MUON_LR)):
         model, seconds = train(train_ids, held_out_ids, optimizer, lr)
-        held_out[optimizer] = {"lr": lr, "held_out_loss": round(evaluate(model, lm_eval_windows(held_out_ids, BLOCK)), 4),
+        held_out[optimizer] = {"lr": lr, "held_out_loss": round(evaluate(model, held_out_windows), 4),
                                "train_seconds": round(seconds, 1)}
         print(f"whole training text, {optimizer} lr {lr:g}: held-out {held_out[optimizer]['held_out_loss']:.4f} "
               f"nats/char", flush=True)
