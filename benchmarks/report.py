@@ -79,6 +79,13 @@ def rows(results: dict) -> list[str]:
         out.append(f"| modern block ablation, {a['budget_seconds']:.0f} s of training each (12): best vs classic | "
                    f"{best['variant']} {best['mean_val_loss']:.3f} vs {classic['mean_val_loss']:.3f} nats/char on "
                    f"validation | – | `modern_block_ablation.py` |")
+    if e := results.get("distributed_engines"):
+        runs, ac = e["engines"]["runs"], e["ac"]
+        out.append(f"| FSDP2 ÷ DDP training state per rank, 2 processes (11) | "
+                   f"{e['engines']['fsdp_over_ddp_per_rank']['parameters']:.2f}× (largest loss gap to 1 process "
+                   f"{runs['FSDP2']['max_abs_loss_diff_vs_1_process']:.1e}); activation checkpointing: "
+                   f"{ac['memory_saved_fraction']:.0%} less saved for backward, {ac['time_added_fraction']:+.0%} time | – | "
+                   f"`distributed_engines.py` |")
     if t := results.get("post_training"):
         out.append(f"| post-training (12): held-out exact match | few-shot base {t['few_shot_base']['test']['all']:.2f} → "
                    f"SFT {t['sft']['test_em']['all']:.2f}; LoRA at equal time "
@@ -111,7 +118,7 @@ def plot(results: dict) -> None:
 def main() -> None:
     names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
              "gpt_optimizer", "mt_finetune", "summarize_finetune", "sentiment_finetune", "kv_cache_speed",
-             "modern_block_ablation", "post_training"]
+             "modern_block_ablation", "post_training", "distributed_engines"]
     results = {name: data for name in names if (data := load(name)) is not None}
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results)

@@ -21,6 +21,8 @@ Parts (each writes benchmarks/results/<part>.json):
   modern_block        RMSNorm / SwiGLU / RoPE / GQA ablation at equal time       (benchmarks/modern_block_ablation.py)
   post_training       12's SFT / LoRA / DPO recipes chosen on validation (≈ 40 min on 1 thread) (benchmarks/post_training.py)
   minilm_rungs        all-MiniLM-L6-v2 rungs of 07, 08, 09 on their own splits  (benchmarks/minilm_rungs.py)
+  distributed_engines 11's FSDP2 vs DDP memory, activation checkpointing, two-node launch, lr vs batch, MFU
+                      (≈ 2.5 min)                                               (benchmarks/distributed_engines.py)
 Then `report` collects them into results.json, results.png and the README's results table.
 Run on an otherwise idle machine: the figures are wall-clock times.
 """
@@ -42,7 +44,7 @@ SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.p
            "mt_finetune": "mt_finetune.py", "summarize_finetune": "summarize_finetune.py",
            "sentiment_finetune": "sentiment_finetune.py", "kv_cache": "kv_cache_speed.py",
            "modern_block": "modern_block_ablation.py", "post_training": "post_training.py",
-           "minilm_rungs": "minilm_rungs.py"}
+           "minilm_rungs": "minilm_rungs.py", "distributed_engines": "distributed_engines.py"}
 PARTS = ["notebooks", *SCRIPTS]
 
 
