@@ -15,6 +15,8 @@ Parts (each adds its key to benchmarks/results/distributed_engines.json):
   sweep     learning rate vs global batch: 3 batch sizes × 4 peak learning rates, tiny GPT, the trainer's
             recipe (AdamW, warm-up + cosine, clip 1.0) and its per-rank sampler in one process, twice: the same
             number of steps for every batch, and the same token budget; held-out loss and the best lr per batch.
+  accelerate  the same kind of run written with Hugging Face Accelerate (installed with the course), 1 and 2
+            processes under torchrun: the "where to go next" example, run.
   mfu       the float32 matmul peak of this machine (1 and 2 threads), used by `engines` for MFU.
 Run the parts one at a time on a shared machine (each ≤ 1.5 min). Records torch version, threads, load average
 and date.
@@ -39,7 +41,31 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results" / "distributed_engines.json"
 TORCHRUN = Path(sys.executable).parent / "torchrun"
-PARTS = ("mfu", "engines", "two_node", "ac", "sweep")
+PARTS = ("mfu", "engines", "two_node", "ac", "sweep", "accelerate")
+ACCELERATE_SCRIPT = """import torch
+from accelerate import Accelerator
+from course_utils.data import char_corpus
+from course_utils.distributed_training import RankWindowSampler
+from course_utils.training import lm_loss
+from course_utils.transformer import GPT, GPTConfig
+
+accelerator = Accelerator(cpu=True)                       # gloo process group from `accelerate launch`
+rank, world = accelerator.process_index, accelerator.num_processes
+tokenizer, train_ids, _ = char_corpus()
+torch.manual_seed(0)
+model = GPT(GPTConfig(tokenizer.vocab_size, 64, 64, 4, 2))
+optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+model, optimizer = accelerator.prepare(model, optimizer)  # wraps the model in DDP
+sampler = RankWindowSampler(len(train_ids), 64, 32, world_size=world, seed=0)
+for step in range(20):
+    x, y = sampler.batch(train_ids, step, rank)           # (32 / world, 64)
+    loss = lm_loss(model(x), y)
+    accelerator.backward(loss)                            # all-reduces the gradients
+    optimizer.step()
+    optimizer.zero_grad()
+mean = accelerator.reduce(loss.detach(), reduction=\"mean\")
+accelerator.print(f\"accelerate: {world} processes ({accelerator.distributed_type}), loss after 20 steps {mean.item():.4f}\")
+"""
 TRAIN = ["-m", "course_utils.distributed_training", "--size", "tiny", "--steps", "60", "--batch-size", "32",
          "--block-size", "64", "--lr", "0.003", "--seed", "0", "--eval-every", "60"]
 ENGINES = {  # name → (processes, extra trainer flags)
@@ -247,6 +273,28 @@ def part_sweep(batches=(8, 32, 128), lrs=(1e-3, 3e-3, 1e-2, 3e-2), steps=100, to
             "seconds": round(time.perf_counter() - start, 1), "context": context()}
 
 
+def part_accelerate(work: Path) -> dict:
+    """The same 20 steps with Hugging Face Accelerate, as 1 process and as 2 (torchrun starts them; Accelerate
+    reads the environment and wraps the model in DDP over gloo)."""
+    import accelerate
+
+    script = work / "accelerate_demo.py"
+    script.write_text(ACCELERATE_SCRIPT)
+    env_path = {"PYTHONPATH": str(ROOT)}
+    out = {"accelerate": accelerate.__version__, "script": ACCELERATE_SCRIPT}
+    for nproc in (1, 2):
+        launcher = [sys.executable] if nproc == 1 else [str(TORCHRUN), "--standalone", f"--nproc_per_node={nproc}"]
+        done = subprocess.run([*launcher, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "OMP_NUM_THREADS": "1", **env_path})
+        if done.returncode != 0:
+            raise RuntimeError(f"accelerate example failed:\n{done.stderr[-3000:]}")
+        line = next(line for line in done.stdout.splitlines() if line.startswith("accelerate:"))
+        out[f"{nproc}_process"] = {"printed": line, "final_loss": float(line.rsplit(" ", 1)[1])}
+        print(line, flush=True)
+    out["context"] = context()
+    return out
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
@@ -264,6 +312,8 @@ def main(argv=None) -> dict:
                 results["engines"] = part_engines(Path(tmp), results)
             elif part == "two_node":
                 results["two_node"] = part_two_node(Path(tmp), results)
+            elif part == "accelerate":
+                results["accelerate"] = part_accelerate(Path(tmp))
             elif part == "ac":
                 results["ac"] = part_ac()
             else:
