@@ -49,7 +49,7 @@ from course_utils.distributed_training import RankWindowSampler
 from course_utils.training import lm_loss
 from course_utils.transformer import GPT, GPTConfig
 
-accelerator = Accelerator(cpu=True)                       # gloo process group from `accelerate launch`
+accelerator = Accelerator(cpu=True)                       # under torchrun: a gloo process group
 rank, world = accelerator.process_index, accelerator.num_processes
 tokenizer, train_ids, _ = char_corpus()
 torch.manual_seed(0)
