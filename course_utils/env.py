@@ -7,8 +7,6 @@ import platform
 import random
 import sys
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -46,22 +44,6 @@ def get_device(prefer: str | None = None) -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-@contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run the block with `n` torch threads, then restore the previous count.
-
-    A model this course trains on a CPU is small: each operation is a few microseconds of work, and
-    handing it to a second thread can cost more than it saves (measured in notebooks 02, 04 and 06: one
-    thread trains their smallest models faster than two). Use it around such training only."""
-    n = require_int(n, "n", minimum=1)
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def model_device(model) -> torch.device:

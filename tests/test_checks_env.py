@@ -60,16 +60,3 @@ def test_environment_report_warns_not_fails(monkeypatch, capsys):
     assert info["no-such-package-xyz"] == "not installed"
     assert "torch" in capsys.readouterr().out
 
-
-def test_torch_threads_sets_and_restores_even_on_error():
-    before = torch.get_num_threads()
-    with env.torch_threads(1):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with pytest.raises(RuntimeError, match="inside"):
-        with env.torch_threads(1):
-            raise RuntimeError("inside")
-    assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="n"):
-        with env.torch_threads(0):
-            pass
