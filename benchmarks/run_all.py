@@ -2,10 +2,11 @@
 
     ./course.sh python benchmarks/run_all.py                 # everything (≈ 45 min on 2 idle cores; rnn_lm alone ≈ 19)
     ./course.sh python benchmarks/run_all.py --only notebooks mha
+    ./course.sh python benchmarks/run_all.py --only notebooks --notebooks 06 09   # re-time two notebooks
     ./course.sh python benchmarks/run_all.py --report-only   # rebuild results.json, the plot and the README table
 
 Parts (each writes benchmarks/results/<part>.json):
-  notebooks  every notebook executed under nbval (the CI command), timed one by one
+  notebooks  every notebook executed under nbval, timed one by one (as a learner runs them)
   bpe        BPE training/encoding speed                       (benchmarks/bpe_speed.py)
   mha        MultiHeadAttention vs torch.nn.MultiheadAttention (benchmarks/mha_speed.py)
   char_gpt   char-GPT held-out loss per training second        (benchmarks/char_gpt.py)
@@ -56,16 +57,21 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
-def time_notebooks() -> dict:
-    """Run each notebook under nbval exactly as CI does; record wall-clock seconds and pass/fail."""
-    times = {}
+def time_notebooks(only: list[str] | None = None) -> dict:
+    """Run each notebook under nbval, one at a time (as a learner runs them); record wall-clock seconds and
+    pass/fail. `only` (e.g. ["06", "09"]) re-times those notebooks and keeps the others' recorded times."""
+    path = RESULTS / "notebooks.json"
+    times = json.loads(path.read_text())["notebooks"] if only and path.exists() else {}
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        if only and nb.name[:2] not in only:
+            continue
         start = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", f"notebooks/{nb.name}"], cwd=ROOT,
                                 capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
         times[nb.name] = {"seconds": round(time.perf_counter() - start, 1), "passed": result.returncode == 0}
         print(f"{nb.name:45s} {times[nb.name]['seconds']:7.1f} s  {'ok' if result.returncode == 0 else 'FAILED'}",
               flush=True)
+    times = dict(sorted(times.items()))
     total = round(sum(t["seconds"] for t in times.values()), 1)
     print(f"{'whole course':45s} {total:7.1f} s  (budget 600 s)")
     out = {"machine": machine(), "notebooks": times, "total_seconds": total, "budget_seconds": 600}
@@ -82,11 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=PARTS, default=PARTS)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--notebooks", nargs="+", metavar="NN", default=None,
+                        help="with the notebooks part: re-time only these (e.g. 06 09), keep the others' times")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
     if not args.report_only:
         for part in args.only:
-            time_notebooks() if part == "notebooks" else run_script(part)
+            time_notebooks(args.notebooks) if part == "notebooks" else run_script(part)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import report
 

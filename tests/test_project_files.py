@@ -280,3 +280,14 @@ def test_markdown_images_have_alt_text():
     for where, text in sources.items():
         assert not re.search(r"!\[\s*\]\(", text), f"{where}: an image without alt text"
         assert not re.search(r"<img(?![^>]*\balt=)[^>]*>", text), f"{where}: <img> without alt"
+
+
+def test_notebook_phase_runs_every_notebook_once_slowest_first_each_on_one_worker(tmp_path):
+    listed = _source_and_call("notebooks_longest_first", tmp_path).stdout.split()
+    every = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(listed) == every and len(listed) == len(set(listed)), "a notebook would be skipped or run twice"
+    known = json.loads((ROOT / "benchmarks/results/notebooks.json").read_text())["notebooks"]
+    seconds = [known[Path(p).name]["seconds"] for p in listed if Path(p).name in known]
+    assert seconds == sorted(seconds, reverse=True), "the slowest notebooks start first"
+    body = COURSE_SH.read_text()
+    assert "--dist loadfile" in body, "a notebook's cells must stay on one worker, in order (one kernel each)"

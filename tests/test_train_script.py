@@ -23,12 +23,18 @@ def run(args, launcher=(sys.executable, "-m", "course_utils.distributed_training
                           text=True, timeout=timeout)
 
 
-def test_torchrun_two_processes_then_resume(tmp_path):
-    ckpt, hist = tmp_path / "gpt.pt", tmp_path / "history.jsonl"
+def test_torchrun_two_processes_match_one_process_then_resume(tmp_path):
+    """Two processes (global batch split in two) follow one process with 2 accumulated micro-batches of the same
+    global batch; then the two-process run resumes from its checkpoint and continues the step count."""
+    one, ckpt, hist = tmp_path / "one.jsonl", tmp_path / "gpt.pt", tmp_path / "history.jsonl"
+    assert run([*COMMON, "--steps", "6", "--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", one]).returncode == 0
     launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.distributed_training")
     first = run([*COMMON, "--steps", "6", "--out", ckpt, "--history", hist], launcher)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "rank 0/2 finished at step 6" in first.stdout and "rank 1/2 finished at step 6" in first.stdout
+    a = [json.loads(line)["loss"] for line in one.read_text().splitlines()]
+    b = [json.loads(line)["loss"] for line in hist.read_text().splitlines()]
+    assert a == pytest.approx(b, abs=1e-4)
     state = torch.load(ckpt, map_location="cpu", weights_only=True)  # safe load works
     config = {k: v for k, v in state["config"].items() if k != "world_size"}
     model = GPT(GPTConfig(**config))
@@ -39,16 +45,6 @@ def test_torchrun_two_processes_then_resume(tmp_path):
     steps = [json.loads(line)["step"] for line in hist.read_text().splitlines()]
     assert steps == list(range(1, 10))  # resume continued the step count: 7, 8, 9
     assert torch.load(ckpt, weights_only=True)["step"] == 9
-
-
-def test_two_processes_match_one_process_with_same_global_batch(tmp_path):
-    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
-    assert run([*COMMON, "--steps", "4", "--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", one]).returncode == 0
-    launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.distributed_training")
-    assert run([*COMMON, "--steps", "4", "--out", tmp_path / "b.pt", "--history", two], launcher).returncode == 0
-    a = [json.loads(line)["loss"] for line in one.read_text().splitlines()]
-    b = [json.loads(line)["loss"] for line in two.read_text().splitlines()]
-    assert a == pytest.approx(b, abs=1e-4)
 
 
 @pytest.mark.parametrize("args, message", [
