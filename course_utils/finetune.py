@@ -23,7 +23,6 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from course_utils.env import model_device
 from course_utils.transformer import GPT
 from course_utils.validation import require_int
 
