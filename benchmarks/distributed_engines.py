@@ -189,7 +189,7 @@ def part_two_node(work: Path, results: dict) -> dict:
 
 
 def part_ac() -> dict:
-    from course_utils.distributed_training import SIZES, enable_activation_checkpointing
+    from course_utils.distributed_training import SIZES, enable_activation_checkpointing, saved_for_backward_bytes
     from course_utils.training import lm_loss
     from course_utils.transformer import GPT, GPTConfig
 
@@ -203,15 +203,7 @@ def part_ac() -> dict:
         model = GPT(GPTConfig(80, 64, d_model, n_heads, n_layers))
         if recompute:
             enable_activation_checkpointing(model)
-        saved = 0
-
-        def keep(t):
-            nonlocal saved
-            saved += t.numel() * t.element_size()
-            return t
-
-        with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
-            lm_loss(model(x), x).backward()
+        saved = saved_for_backward_bytes(model, x, x)
         times = []
         for _ in range(7):
             start = time.perf_counter()

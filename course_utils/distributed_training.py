@@ -247,6 +247,25 @@ def training_state_bytes(model: torch.nn.Module, optimizer: torch.optim.Optimize
                                             if torch.is_tensor(v) and v.dim() > 0)}
 
 
+def saved_for_backward_bytes(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    """Bytes autograd keeps between forward and backward for the batch (x, y): every tensor that
+    `saved_tensors_hooks` sees (activation checkpointing shrinks it). Then runs the backward pass, so the
+    model's gradients are what one training step leaves."""
+    from course_utils.training import lm_loss
+
+    total = 0
+
+    def keep(t: torch.Tensor) -> torch.Tensor:
+        nonlocal total
+        total += t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
+        loss = lm_loss(model(x), y)
+    loss.backward()
+    return total
+
+
 def _optimizer_state_by_index(state: dict, names: list[str]) -> dict:
     """A full optimizer state dict keyed by parameter names (torch.distributed.checkpoint) → keyed by
     position, as `optimizer.state_dict()` of one process writes it."""

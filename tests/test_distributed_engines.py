@@ -11,7 +11,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from course_utils.distributed_training import (RankWindowSampler, enable_activation_checkpointing,
-                                               training_state_bytes)
+                                               saved_for_backward_bytes, training_state_bytes)
 from course_utils.flops import matmul_peak_flops, model_flops_utilization, training_flops_per_token
 from course_utils.training import count_parameters, lm_loss
 from course_utils.transformer import GPT, GPTConfig
@@ -75,20 +75,6 @@ def test_sampler_refuses_a_rank_outside_the_world():
 
 
 # ---------------------------------------------------------------- activation checkpointing, state bytes
-def _saved_bytes(model, x, y) -> int:
-    total = 0
-
-    def keep(t):
-        nonlocal total
-        total += t.numel() * t.element_size()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(keep, lambda t: t):
-        loss = lm_loss(model(x), y)
-    loss.backward()
-    return total
-
-
 def test_activation_checkpointing_gives_the_same_gradients_and_saves_less():
     torch.manual_seed(0)
     plain = GPT(GPTConfig(50, 16, 32, 4, 2))
@@ -97,7 +83,7 @@ def test_activation_checkpointing_gives_the_same_gradients_and_saves_less():
     enable_activation_checkpointing(again)
     x = torch.randint(0, 50, (4, 16))
     y = torch.randint(0, 50, (4, 16))
-    saved_plain, saved_ckpt = _saved_bytes(plain, x, y), _saved_bytes(again, x, y)
+    saved_plain, saved_ckpt = saved_for_backward_bytes(plain, x, y), saved_for_backward_bytes(again, x, y)
     assert saved_ckpt < saved_plain / 2
     for (name, p), q in zip(plain.named_parameters(), again.parameters()):
         assert torch.allclose(p.grad, q.grad, atol=1e-6), name
