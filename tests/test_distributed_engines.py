@@ -144,14 +144,18 @@ def losses(path: Path) -> list[float]:
 
 
 def test_fsdp_with_checkpointing_follows_one_process_and_its_checkpoint_resumes_in_one_process(tmp_path):
-    one = (sys.executable, "-m", "course_utils.distributed_training")
+    from course_utils.distributed_training import main
+
+    def one(args):   # one process: this one (a subprocess costs 2 s of imports)
+        assert main([str(a) for a in [*COMMON, *args]]) == 0
+
     two = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.distributed_training")
-    run([*COMMON, "--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", tmp_path / "a.jsonl"], one)
+    one(["--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", tmp_path / "a.jsonl"])
     run([*COMMON, "--fsdp", "--activation-checkpointing", "--stop-after", "3", "--memory-report", tmp_path / "m.json",
          "--out", tmp_path / "b.pt", "--history", tmp_path / "b.jsonl"], two)
     state = torch.load(tmp_path / "b.pt", weights_only=True)          # gathered: a plain one-process checkpoint
     assert state["step"] == 3 and isinstance(next(iter(state["optimizer"]["state"])), int)
-    run([*COMMON, "--resume", "--out", tmp_path / "b.pt", "--history", tmp_path / "b.jsonl"], one)
+    one(["--resume", "--out", tmp_path / "b.pt", "--history", tmp_path / "b.jsonl"])
     assert losses(tmp_path / "b.jsonl") == pytest.approx(losses(tmp_path / "a.jsonl"), abs=1e-4)
     report = json.loads((tmp_path / "m.json").read_text())
     n = count_parameters(GPT(GPTConfig(**{k: v for k, v in state["config"].items() if k != "world_size"})))

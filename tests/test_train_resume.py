@@ -17,21 +17,21 @@ ROOT = Path(__file__).resolve().parent.parent
 COMMON = ["--size", "tiny", "--batch-size", "8", "--block-size", "16", "--eval-every", "3", "--steps", "6"]
 
 
-def train(*args):
-    return subprocess.run([sys.executable, "-m", "course_utils.distributed_training", *COMMON, *map(str, args)], cwd=ROOT,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=240)
-
-
 def losses(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-def test_stop_then_resume_equals_the_uninterrupted_run(tmp_path):
+def test_stop_then_resume_equals_the_uninterrupted_run(tmp_path, capsys):
+    # in-process (three subprocesses cost 2 s of imports each); test_sigkill… below goes through real processes
+    def train(*args):
+        return main([*COMMON, *map(str, args)])
+
     straight, resumed = tmp_path / "straight.jsonl", tmp_path / "resumed.jsonl"
-    assert train("--out", tmp_path / "a.pt", "--history", straight).returncode == 0
-    first = train("--stop-after", "3", "--out", tmp_path / "b.pt", "--history", resumed)
-    assert first.returncode == 0 and "done: 3 of 6 steps" in first.stdout
-    assert train("--resume", "--out", tmp_path / "b.pt", "--history", resumed).returncode == 0
+    assert train("--out", tmp_path / "a.pt", "--history", straight) == 0
+    capsys.readouterr()
+    assert train("--stop-after", "3", "--out", tmp_path / "b.pt", "--history", resumed) == 0
+    assert "done: 3 of 6 steps" in capsys.readouterr().out
+    assert train("--resume", "--out", tmp_path / "b.pt", "--history", resumed) == 0
     a, b = losses(straight), losses(resumed)
     assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
     assert [r["loss"] for r in a] == [r["loss"] for r in b]  # same batches, same schedule, same state
@@ -63,8 +63,6 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_weights(tmp_path):
     """A real preemption: SIGKILL (no chance to save) after a periodic checkpoint, then --resume."""
     command = [sys.executable, "-m", "course_utils.distributed_training", *KILL_RUN]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    straight = subprocess.Popen([*command, "--out", tmp_path / "a.pt"], cwd=ROOT, env=env,  # alongside, to save time
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     ckpt, hist = tmp_path / "b.pt", tmp_path / "b.jsonl"
     proc = subprocess.Popen([*command, "--save-every", "2", "--out", ckpt, "--history", hist], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -78,10 +76,15 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_weights(tmp_path):
     assert saved % 2 == 0 and 2 <= saved < 40
     assert not list(tmp_path.glob(".b.pt.tmp-*"))  # no half-written file left behind in the listing we use
 
-    resumed = subprocess.run([*command, "--save-every", "2", "--resume", "--out", ckpt, "--history", hist], cwd=ROOT,
-                             env=env, capture_output=True, text=True, timeout=120)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert straight.wait(timeout=120) == 0, straight.stderr.read()[-2000:]
+    resumed = subprocess.Popen([*command, "--save-every", "2", "--resume", "--out", ckpt, "--history", hist],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the uninterrupted run, in this process meanwhile, on one thread like the others
+    try:
+        assert main([*map(str, KILL_RUN), "--out", str(tmp_path / "a.pt")]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    assert resumed.wait(timeout=120) == 0, resumed.stderr.read()[-2000:]
     assert [r["step"] for r in losses(hist)] == list(range(1, 41))  # steps lost to the kill were redone once
     a, b = weights(tmp_path / "a.pt"), weights(ckpt)
     assert a.keys() == b.keys()

@@ -27,7 +27,8 @@ def test_torchrun_two_processes_match_one_process_then_resume(tmp_path):
     """Two processes (global batch split in two) follow one process with 2 accumulated micro-batches of the same
     global batch; then the two-process run resumes from its checkpoint and continues the step count."""
     one, ckpt, hist = tmp_path / "one.jsonl", tmp_path / "gpt.pt", tmp_path / "history.jsonl"
-    assert run([*COMMON, "--steps", "6", "--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", one]).returncode == 0
+    # the one-process reference in this process (a subprocess costs 2 s of imports)
+    assert main([*map(str, [*COMMON, "--steps", "6", "--grad-accum", "2", "--out", tmp_path / "a.pt", "--history", one])]) == 0
     launcher = (TORCHRUN, "--standalone", "--nproc_per_node=2", "-m", "course_utils.distributed_training")
     first = run([*COMMON, "--steps", "6", "--out", ckpt, "--history", hist], launcher)
     assert first.returncode == 0, first.stderr[-2000:]
