@@ -117,7 +117,9 @@ def pagerank(W: np.ndarray, damping: float = 0.85, tol: float = 1e-10, max_iter:
         r ← (1 − d)/n + d · Pᵀ r,   P[i, j] = W[i, j] / Σ_j W[i, j]   (a node with no edges links to all)
 
     A random surfer follows an edge with probability d (chosen in proportion to its weight) or jumps
-    to a random node; r is where it spends its time. Returns r (sums to 1).
+    to a random node; r is where it spends its time. Returns r (sums to 1), rounded to 12 decimals: the
+    last bits of a matrix–vector product depend on the CPU's vector instructions, so two sentences that are
+    exactly as central (a two-sentence document) must stay an exact tie on every machine.
     """
     W = np.asarray(W, dtype=float)
     if W.ndim != 2 or W.shape[0] != W.shape[1]:
@@ -135,9 +137,9 @@ def pagerank(W: np.ndarray, damping: float = 0.85, tol: float = 1e-10, max_iter:
     for _ in range(max_iter):
         new = (1 - damping) / n + damping * P.T @ r
         if np.abs(new - r).sum() < tol:
-            return new
+            return np.round(new, 12)
         r = new
-    return r
+    return np.round(r, 12)
 
 
 def textrank_scores(sentences: Sequence[str], damping: float = 0.85) -> np.ndarray:

@@ -203,3 +203,14 @@ def test_embed_document_sentences_embeds_all_documents_in_one_call():
         embed_document_sentences(encoder, TEXT)
     with pytest.raises(TypeError, match=r"documents\[1\] must be str"):
         embed_document_sentences(encoder, ["a.", 3])
+
+
+def test_pagerank_keeps_exact_ties_exact():
+    """Three sentences equally similar to each other (numpy.ravel's docstring) are exactly as central; the
+    unrounded power iteration left them 1e-17 apart, in an order that depends on the CPU, so top_k's
+    "ties → the earlier sentence" picked different sentences on different machines."""
+    a = 0.7708
+    W = np.array([[0, 0, a, a], [0, 0, 0, 0], [a, 0, 0, a], [a, 0, a, 0]])
+    r = pagerank(W)
+    assert r[0] == r[2] == r[3] > r[1]
+    assert top_k(["s0", "s1", "s2", "s3"], r, 1) == ["s0"]
