@@ -123,7 +123,8 @@ def main() -> None:
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results)
     machine = results.get("notebooks", {}).get("machine", {})
-    where = (f"Measured on {machine.get('cpus', 2)} CPU cores, Python {machine.get('python', '3.11')}, "
+    cpu = f" ({machine['cpu_model']})" if machine.get("cpu_model") else ""
+    where = (f"Measured on {machine.get('cpus', 2)} CPU cores{cpu}, Python {machine.get('python', '3.11')}, "
              f"torch {machine.get('torch', '2.13')} (CPU), {machine.get('date', '')}, by "
              f"`./course.sh python benchmarks/run_all.py`.")
     figure = ["", "![run time per notebook](benchmarks/results/results.png)"] if "notebooks" in results else []
