@@ -136,9 +136,10 @@ def pagerank(W: np.ndarray, damping: float = 0.85, tol: float = 1e-10, max_iter:
     r = np.full(n, 1.0 / n)
     for _ in range(max_iter):
         new = (1 - damping) / n + damping * P.T @ r
-        if np.abs(new - r).sum() < tol:
-            return np.round(new, 12)
+        converged = np.abs(new - r).sum() < tol
         r = new
+        if converged:
+            break
     return np.round(r, 12)
 
 
