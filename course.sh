@@ -158,18 +158,6 @@ print(" ".join(str(p) for p in sorted(paths, key=lambda p: -known.get(p.name, {}
 PY
 }
 
-same_kernels_as_committed_outputs() {
-  # The committed outputs were computed with PyTorch's and MKL's AVX2 kernels. On a CPU with AVX-512 they
-  # would pick wider kernels that sum in another order, and every trained model would drift in the last
-  # digits (06's held-out loss 0.006 → 0.010). Capping both at AVX2 there reproduces the committed outputs
-  # bit for bit and costs no speed on 2 cores (04: 25 s capped vs 28 s uncapped). Other CPUs are untouched.
-  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
-    export ATEN_CPU_CAPABILITY="${ATEN_CPU_CAPABILITY:-avx2}"
-    export MKL_ENABLE_INSTRUCTIONS="${MKL_ENABLE_INSTRUCTIONS:-AVX2}"
-    export ONEDNN_MAX_CPU_ISA="${ONEDNN_MAX_CPU_ISA:-AVX2}"
-  fi
-}
-
 run_every_test() {  # the unit tests on two workers, then the notebooks under nbval on two workers
   local failed=0
   echo "→ tests 1/2: unit tests (tests/, 2 workers)"
@@ -185,7 +173,6 @@ run_every_test() {  # the unit tests on two workers, then the notebooks under nb
 }
 
 main() {
-  same_kernels_as_committed_outputs
   case "${1:-}" in
     setup)  setup ;;
     lab)    setup; shift

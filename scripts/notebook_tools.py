@@ -161,24 +161,11 @@ def sync(path: Path) -> bool:
     return True
 
 
-def same_kernels_as_committed_outputs(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, str]:
-    """The environment course.sh sets for a kernel (its function of the same name): on an AVX-512 CPU, cap
-    PyTorch's and MKL's kernels at AVX2, the kernels the committed outputs were computed with."""
-    try:
-        flags = cpuinfo.read_text().split()
-    except OSError:
-        return {}
-    if "avx512f" not in flags:
-        return {}
-    return {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-
-
 def execute(path: Path, timeout: int = 600) -> float:
     """Run every cell in place (cwd = notebooks/) and save the outputs; return seconds taken."""
     from nbclient import NotebookClient
 
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    os.environ.update({k: v for k, v in same_kernels_as_committed_outputs().items() if k not in os.environ})
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     NotebookClient(nb, timeout=timeout, kernel_name="python3",

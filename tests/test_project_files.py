@@ -291,24 +291,3 @@ def test_notebook_phase_runs_every_notebook_once_slowest_first_each_on_one_worke
     assert seconds == sorted(seconds, reverse=True), "the slowest notebooks start first"
     body = COURSE_SH.read_text()
     assert "--dist loadfile" in body, "a notebook's cells must stay on one worker, in order (one kernel each)"
-
-
-# ---------------------------------------------------------------- the same CPU kernels as the committed outputs
-KERNEL_CAPS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA")
-
-
-def test_kernel_caps_apply_only_on_avx512_and_course_sh_agrees_with_notebook_tools(tmp_path):
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import notebook_tools
-
-    fake = tmp_path / "cpuinfo"
-    fake.write_text("flags\t: fpu sse2 avx2 fma\n")
-    assert notebook_tools.same_kernels_as_committed_outputs(fake) == {}
-    fake.write_text("flags\t: fpu sse2 avx2 avx512f avx512bw\n")
-    assert notebook_tools.same_kernels_as_committed_outputs(fake) == {
-        "ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
-    # course.sh sets exactly what notebook_tools sets, on this machine (whatever its CPU)
-    unset = "; ".join(f"unset {name}" for name in KERNEL_CAPS)
-    shown = _source_and_call(f"{unset}; same_kernels_as_committed_outputs; env", tmp_path)
-    from_sh = dict(line.split("=", 1) for line in shown.stdout.splitlines() if line.split("=", 1)[0] in KERNEL_CAPS)
-    assert from_sh == notebook_tools.same_kernels_as_committed_outputs(), shown.stderr
