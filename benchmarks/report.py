@@ -34,6 +34,11 @@ def rows(results: dict) -> list[str]:
         if best is not None:
             out.append(f"| char-GPT held-out loss (shared Shakespeare split) | {best:.3f} nats/char in "
                        f"{secs:.0f} s | ≤ 1.60 in ≤ 120 s | `char_gpt.py` |")
+    if g := results.get("char_gpt_bpe"):
+        out.append(f"| GPT on byte-level BPE tokens (1,024; RoPE, RMSNorm, SwiGLU), held-out loss per character "
+                   f"(same split) | {g['val_loss']:.3f} nats/char in {g['train_seconds']:.0f} s "
+                   f"({g['machine'].get('cpu_model', 'CPU')}) | ≤ 1.45 in ≤ 120 s | "
+                   f"`char_gpt.py --recipe bpe` |")
     if m := results.get("mha_speed"):
         out.append(f"| `MultiHeadAttention` fwd+bwd time ÷ `torch.nn.MultiheadAttention` (B8, T256, d256, h8) | "
                    f"{m['ratio_fast_path_to_torch']['median_ms']:.2f}× | ≤ 1.0× | `mha_speed.py` |")
@@ -116,7 +121,7 @@ def plot(results: dict) -> None:
 
 
 def main() -> None:
-    names = ["notebooks", "char_gpt", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
+    names = ["notebooks", "char_gpt", "char_gpt_bpe", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
              "gpt_optimizer", "mt_finetune", "summarize_finetune", "sentiment_finetune", "kv_cache_speed",
              "modern_block_ablation", "post_training", "distributed_engines"]
     results = {name: data for name in names if (data := load(name)) is not None}

@@ -10,6 +10,7 @@ Parts (each writes benchmarks/results/<part>.json):
   bpe        BPE training/encoding speed                       (benchmarks/bpe_speed.py)
   mha        MultiHeadAttention vs torch.nn.MultiheadAttention (benchmarks/mha_speed.py)
   char_gpt   char-GPT held-out loss per training second        (benchmarks/char_gpt.py)
+  char_gpt_bpe  the same on byte-level BPE tokens, modern block  (benchmarks/char_gpt.py --recipe bpe)
   ddp        DDP 1 vs 2 processes throughput                   (benchmarks/ddp_throughput.py)
   rnn_lm     LSTM vs Kneser–Ney 6-gram, long run               (benchmarks/rnn_lm.py)
   base_model the shipped base model on every held-out split    (benchmarks/base_model.py; scoring only —
@@ -40,7 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py", "ddp": "ddp_throughput.py",
+SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py",
+           "char_gpt_bpe": "char_gpt.py --recipe bpe", "ddp": "ddp_throughput.py",
            "rnn_lm": "rnn_lm.py", "base_model": "base_model.py", "gpt_optimizer": "gpt_optimizer.py",
            "mt_finetune": "mt_finetune.py", "summarize_finetune": "summarize_finetune.py",
            "sentiment_finetune": "sentiment_finetune.py", "kv_cache": "kv_cache_speed.py",
@@ -92,7 +94,8 @@ def time_notebooks(only: list[str] | None = None) -> dict:
 
 def run_script(part: str) -> None:
     print(f"\n=== {part}: benchmarks/{SCRIPTS[part]} ===", flush=True)
-    subprocess.run([sys.executable, str(ROOT / "benchmarks" / SCRIPTS[part])], cwd=ROOT, check=True)
+    script, *args = SCRIPTS[part].split()
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), *args], cwd=ROOT, check=True)
 
 
 def main(argv: list[str] | None = None) -> int:
