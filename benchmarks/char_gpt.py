@@ -142,10 +142,11 @@ def corpus(args: argparse.Namespace):
           f"training token, {len(held_out) / len(val_ids):.2f} per held-out token")
 
     def val_loss(model) -> float:
+        was_training = model.training
         model.eval()
         result = score_text(model, tokenizer, held_out, context=train_text[-8 * args.block :],
                             stride=args.block, batch_size=256)
-        model.train()
+        model.train(was_training)
         return result["nats_per_char"]
 
     return tokenizer, train_ids, val_ids, val_loss
