@@ -11,9 +11,9 @@ Two recipes, both scored in nats per character of the same held-out text (the la
   the same optimizer and schedule, a byte-level BPE of 1,024 tokens learned from the training text only
   (`course_utils.bpe.BPETokenizer`, ≈ 2.4 characters per token, so each step reads ≈ 2.4× more text), and
   notebook 12's modern block (RoPE, RMSNorm, SwiGLU, 2 key/value heads), 1,000 steps of 32 × 64 tokens
-  (≈ 100 s on the slowest 2-core machine measured, an Intel Xeon, leaving room for a busy one). The step count was set by
-  time alone; the vocabulary (1,024 rather than 512) after a 200-step probe that read the held-out loss;
-  nothing else was tried. Writes benchmarks/results/char_gpt_bpe.json.
+  (≈ 100 s on the slowest 2-core machine measured, an Intel Xeon, leaving room for a busy one). The step
+  count was set by time alone; the vocabulary (1,024 rather than 512) after a 200-step probe that read the
+  held-out loss; nothing else was tried. Writes benchmarks/results/char_gpt_bpe.json.
 
 For reference, nanoGPT's published CPU recipe (4 layers, 128 wide, block 64, batch 12, 2000 steps of AdamW
 at lr 1e-3) reaches 1.88 in about 3 minutes.
@@ -48,6 +48,7 @@ from course_utils.optim import make_optimizer
 from course_utils.pretrained import score_text, shakespeare_held_out
 from course_utils.training import count_parameters, evaluate, lm_loss, lr_at
 from course_utils.transformer import GPT, GPTConfig
+from run_all import cpu_model  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_LOSS = {"char": 1.60, "bpe": 1.45}     # nats per held-out character
@@ -78,14 +79,6 @@ def reference_cpu_seconds_per_step(steps: int = 10) -> float:
         loss.backward()
         opt.step()
     return (time.process_time() - start) / steps
-
-
-def cpu_model() -> str:
-    """The CPU's model name: the same recipe runs ≈ 1.6× faster on one 2-core machine than on another."""
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def parse_args(argv=None) -> argparse.Namespace:
