@@ -39,6 +39,10 @@ def rows(results: dict) -> list[str]:
                    f"(same split) | {g['val_loss']:.3f} nats/char in {g['train_seconds']:.0f} s "
                    f"({g['machine'].get('cpu_model', 'CPU')}) | ≤ 1.45 in ≤ 120 s | "
                    f"`char_gpt.py --recipe bpe` |")
+    if g := results.get("char_gpt_bpe_short"):
+        out.append(f"| the same BPE GPT for {g['recipe']['steps']} steps (notebook 05's LSTM trains as long), held-out "
+                   f"loss per character | {g['val_loss']:.3f} nats/char in {g['train_seconds']:.0f} s | – | "
+                   f"`char_gpt.py --recipe bpe-short` |")
     if a := results.get("char_gpt_ablation"):
         cells = " · ".join(f"{r['variant']} {r['val_loss']:.3f} ({r['train_seconds']:.0f} s)" for r in a["rows"])
         out.append(f"| which change bought how much: the same GPT, {a['steps']:,} steps each, nats per held-out "
@@ -125,7 +129,7 @@ def plot(results: dict) -> None:
 
 
 def main() -> None:
-    names = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_ablation", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
+    names = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_ablation", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
              "gpt_optimizer", "mt_finetune", "summarize_finetune", "sentiment_finetune", "kv_cache_speed",
              "modern_block_ablation", "post_training", "distributed_engines"]
     results = {name: data for name in names if (data := load(name)) is not None}
