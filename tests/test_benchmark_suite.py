@@ -1,0 +1,44 @@
+"""benchmarks/run_all.py re-measures every committed result the README table or a notebook reads."""
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import char_gpt  # noqa: E402
+import report  # noqa: E402
+import run_all  # noqa: E402
+
+
+def produced_by_run_all() -> set[str]:
+    """The result names (benchmarks/results/<name>.json) that run_all's parts write."""
+    names = {"notebooks"}
+    for command in run_all.SCRIPTS.values():
+        script, *args = command.split()
+        if script == "char_gpt.py":
+            recipe = args[args.index("--recipe") + 1] if "--recipe" in args else "char"
+            names.add(char_gpt.RECIPES[recipe]["out"].stem)
+        else:
+            names.add(Path(script).stem)
+    return names
+
+
+def read_by_notebooks_and_package() -> set[str]:
+    pattern = re.compile(r'load_benchmark\(\\?"([a-z_0-9]+)')
+    files = [*ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("course_utils/**/*.py"), *ROOT.glob("scripts/*.py")]
+    return {name for path in files for name in pattern.findall(path.read_text(encoding="utf-8"))}
+
+
+def test_every_result_the_course_reads_is_re_measured_by_run_all():
+    produced = produced_by_run_all()
+    for script in (ROOT / "benchmarks").glob("*.py"):
+        assert script.name in {"run_all.py", "report.py"} or any(
+            c.split()[0] == script.name for c in run_all.SCRIPTS.values()), f"{script.name} is not a run_all part"
+    report_names = set(re.search(r"names = \[(\"notebooks\".*?)\]", Path(report.__file__).read_text(), re.S).group(1)
+                       .replace('"', "").replace("\n", "").replace(" ", "").split(","))
+    missing = (report_names | read_by_notebooks_and_package()) - produced
+    assert not missing, f"read by the README table or a notebook but written by no run_all part: {sorted(missing)}"
+    for name in produced:  # and each of them is committed
+        assert (ROOT / "benchmarks" / "results" / f"{name}.json").exists() or name == "notebooks", name
+    assert json.loads((ROOT / "benchmarks" / "results" / "notebooks.json").read_text())["notebooks"]
