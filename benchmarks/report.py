@@ -20,6 +20,12 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+# the results collected into results.json and the README table (benchmarks/results/<name>.json)
+NAMES = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_ablation", "mha_speed", "bpe_speed",
+         "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune", "summarize_finetune",
+         "sentiment_finetune", "kv_cache_speed", "modern_block_ablation", "post_training", "distributed_engines"]
+
+
 def rows(results: dict) -> list[str]:
     out = ["| what | measured | target | source |", "|---|---|---|---|"]
     if nbs := results.get("notebooks"):
@@ -129,10 +135,7 @@ def plot(results: dict) -> None:
 
 
 def main() -> None:
-    names = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_ablation", "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model",
-             "gpt_optimizer", "mt_finetune", "summarize_finetune", "sentiment_finetune", "kv_cache_speed",
-             "modern_block_ablation", "post_training", "distributed_engines"]
-    results = {name: data for name in names if (data := load(name)) is not None}
+    results = {name: data for name in NAMES if (data := load(name)) is not None}
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results)
     machine = results.get("notebooks", {}).get("machine", {})

@@ -35,9 +35,7 @@ def test_every_result_the_course_reads_is_re_measured_by_run_all():
     for script in (ROOT / "benchmarks").glob("*.py"):
         assert script.name in {"run_all.py", "report.py"} or any(
             c.split()[0] == script.name for c in run_all.SCRIPTS.values()), f"{script.name} is not a run_all part"
-    report_names = set(re.search(r"names = \[(\"notebooks\".*?)\]", Path(report.__file__).read_text(), re.S).group(1)
-                       .replace('"', "").replace("\n", "").replace(" ", "").split(","))
-    missing = (report_names | read_by_notebooks_and_package()) - produced
+    missing = (set(report.NAMES) | read_by_notebooks_and_package()) - produced
     assert not missing, f"read by the README table or a notebook but written by no run_all part: {sorted(missing)}"
     for name in produced:  # and each of them is committed
         assert (ROOT / "benchmarks" / "results" / f"{name}.json").exists() or name == "notebooks", name
