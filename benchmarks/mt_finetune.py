@@ -44,19 +44,23 @@ CUE = "\t"                   # what separates English from French in the base mo
 BATCH_SIZE = 32
 
 
-def ui_splits() -> tuple[list, list]:
-    """(train, validation) UI-string pairs exactly as notebook 06 makes them (leaked pairs removed)."""
+def ui_splits(with_test: bool = False) -> tuple[list, ...]:
+    """(train, validation[, test]) UI-string pairs exactly as notebook 06 makes them (leaked pairs removed)."""
     pairs = [tuple(row) for row in load_tsv("mt_en_fr")]
-    rest, _test = train_val_split(shuffled(pairs, seed=0), val_fraction=0.15)
+    rest, test = train_val_split(shuffled(pairs, seed=0), val_fraction=0.15)
     train, val = train_val_split(rest, val_fraction=0.1)
     seen_sources, seen_targets = {s.lower() for s, _ in train}, {t for _, t in train}
-    return train, [p for p in val if not (p[0].lower() in seen_sources or p[1] in seen_targets)]
+    val, test = ([p for p in split if not (p[0].lower() in seen_sources or p[1] in seen_targets)] for split in (val, test))
+    return (train, val, test) if with_test else (train, val)
+
+
+def greedy_outputs(model, tok, sources, end_id) -> list[str]:
+    """Each source + cue, continued greedily until <end> (batched, prompts sorted by length as in 06)."""
+    return in_length_order(lambda batch: complete(model, tok, batch, CUE, end_id), sources)
 
 
 def greedy_bleu(model, tok, pairs, end_id) -> float:
-    sources, references = [s for s, _ in pairs], [t for _, t in pairs]
-    outputs = in_length_order(lambda batch: complete(model, tok, batch, CUE, end_id), sources)
-    return bleu(outputs, references)
+    return bleu(greedy_outputs(model, tok, [s for s, _ in pairs], end_id), [t for _, t in pairs])
 
 
 def zero_shot(val) -> dict:
@@ -69,15 +73,20 @@ def zero_shot(val) -> dict:
     return {"val_bleu": round(score, 2), "seconds": round(time.perf_counter() - start, 1)}
 
 
-def finetune(train, val, lr: float, steps: int, seed: int = 0) -> dict:
+def tune(train, lr: float, steps: int, seed: int = 0):
+    """The base model fine-tuned on the training pairs: (model, tokenizer, <end> id, <pad> id, history)."""
     set_seed(seed)
     model, tok = load_base_model()
     end_id, pad_id = add_special_tokens(model, 2)
-    T = model.config.block_size
-    examples = [prompt_example(tok, s, t, CUE, end_id, T) for s, t in train]
-    val_data = pad_examples([prompt_example(tok, s, t, CUE, end_id, T) for s, t in val], pad_id)
+    examples = [prompt_example(tok, s, t, CUE, end_id, model.config.block_size) for s, t in train]
     history = train_model(model, length_bucket_batcher(examples, BATCH_SIZE, pad_id, seed=seed), steps=steps, lr=lr,
                           warmup_steps=steps // 10, loss_fn=lm_loss, progress=False)
+    return model, tok, end_id, pad_id, history
+
+
+def finetune(train, val, lr: float, steps: int, seed: int = 0) -> dict:
+    model, tok, end_id, pad_id, history = tune(train, lr, steps, seed)
+    val_data = pad_examples([prompt_example(tok, s, t, CUE, end_id, model.config.block_size) for s, t in val], pad_id)
     start = time.perf_counter()
     score = greedy_bleu(model, tok, val, end_id)
     return {"lr": lr, "steps": steps, "seed": seed, "val_bleu": round(score, 2),

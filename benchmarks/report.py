@@ -20,9 +20,15 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+def summary(data: dict) -> dict:
+    """A result without its per-sentence lists (translations kept for the notebook's paired intervals)."""
+    return {key: summary(value) if isinstance(value, dict) else value for key, value in data.items()
+            if key not in ("sources", "outputs")}
+
+
 # the results collected into results.json and the README table (benchmarks/results/<name>.json)
 NAMES = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_ablation", "mha_speed", "bpe_speed",
-         "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune", "summarize_finetune",
+         "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune", "mt_equal_time", "summarize_finetune",
          "sentiment_finetune", "kv_cache_speed", "modern_block_ablation", "post_training", "distributed_engines"]
 
 
@@ -78,6 +84,10 @@ def rows(results: dict) -> list[str]:
         out.append(f"| 06: base model fine-tuned EN→FR, recipe on validation | lr {m['chosen']['lr']:g}, "
                    f"{m['chosen']['steps']} steps: validation BLEU {m['chosen']['val_bleu']:.1f} "
                    f"(zero-shot {m['zero_shot']['val_bleu']:.1f}) | – | `mt_finetune.py` |")
+    if m := results.get("mt_equal_time"):
+        out.append(f"| 06: base model fine-tuned EN→FR at the from-scratch network's training time "
+                   f"({m['scratch_seconds']:.0f} s), steps on validation | {m['chosen']['steps']} steps: validation BLEU "
+                   f"{m['chosen']['val_bleu']:.1f}, test BLEU {m['test']['bleu']:.1f} | – | `mt_equal_time.py` |")
     if m := results.get("summarize_finetune"):
         out.append(f"| 07: base model fine-tuned to summarize, recipe on validation | lr {m['chosen']['lr']:g}, "
                    f"{m['chosen']['steps']} steps: validation ROUGE-1 {m['chosen']['val_rouge1']:.1f} | – | "
@@ -135,7 +145,7 @@ def plot(results: dict) -> None:
 
 
 def main() -> None:
-    results = {name: data for name in NAMES if (data := load(name)) is not None}
+    results = {name: summary(data) for name in NAMES if (data := load(name)) is not None}
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     plot(results)
     machine = results.get("notebooks", {}).get("machine", {})

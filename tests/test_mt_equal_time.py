@@ -1,0 +1,28 @@
+"""06's equal-time fine-tune (benchmarks/mt_equal_time.py): its committed result follows its own rules."""
+import sys
+from pathlib import Path
+
+from course_utils.metrics import bleu
+from course_utils.reference_results import load_benchmark
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from mt_finetune import ui_splits  # noqa: E402
+
+
+def test_the_test_translations_are_of_notebook_06s_test_split_and_score_what_the_json_says():
+    result = load_benchmark("mt_equal_time")
+    train, val, test = ui_splits(with_test=True)
+    assert (len(train), len(val), len(test)) == (1328, 141, 244)           # the sizes 06 prints
+    assert result["test"]["sources"] == [s for s, _ in test]
+    assert len(result["test"]["outputs"]) == len(test)
+    assert abs(bleu(result["test"]["outputs"], [t for _, t in test]) - result["test"]["bleu"]) < 0.01
+
+
+def test_the_kept_run_fits_in_the_from_scratch_time_and_is_the_best_on_validation():
+    result = load_benchmark("mt_equal_time")
+    fits = [run for run in result["runs"] if run["fits"]]
+    assert all(run["train_seconds"] <= result["scratch_seconds"] for run in fits)
+    assert all(run["train_seconds"] > result["scratch_seconds"] for run in result["runs"] if not run["fits"])
+    best = max(fits, key=lambda run: run["val_bleu"])
+    assert (result["chosen"]["steps"], result["chosen"]["val_bleu"]) == (best["steps"], best["val_bleu"])
+    assert result["lr"] == load_benchmark("mt_finetune")["chosen"]["lr"]   # the learning rate chosen there
