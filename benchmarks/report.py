@@ -29,7 +29,7 @@ def summary(data: dict) -> dict:
 # the results collected into results.json and the README table (benchmarks/results/<name>.json)
 NAMES = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_ablation", "mha_speed", "bpe_speed",
          "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune", "mt_equal_time", "summarize_finetune",
-         "sentiment_finetune", "kv_cache_speed", "modern_block_ablation", "post_training", "distributed_engines"]
+         "summarize_equal_time", "sentiment_finetune", "kv_cache_speed", "modern_block_ablation", "post_training", "distributed_engines"]
 
 
 def rows(results: dict) -> list[str]:
@@ -92,6 +92,11 @@ def rows(results: dict) -> list[str]:
         out.append(f"| 07: base model fine-tuned to summarize, recipe on validation | lr {m['chosen']['lr']:g}, "
                    f"{m['chosen']['steps']} steps: validation ROUGE-1 {m['chosen']['val_rouge1']:.1f} | – | "
                    f"`summarize_finetune.py` |")
+    if m := results.get("summarize_equal_time"):
+        out.append(f"| 07: base model fine-tuned to summarize at the from-scratch network's training time "
+                   f"({m['scratch_seconds']:.0f} s), steps on validation | {m['chosen']['steps']} steps: validation "
+                   f"ROUGE-1 {m['chosen']['val_rouge1']:.1f}, test ROUGE-1 {m['test']['rouge1']:.1f} | – | "
+                   f"`summarize_equal_time.py` |")
     if m := results.get("sentiment_finetune"):
         out.append(f"| 08: base model fine-tuned for sentiment, recipe on validation | lr {m['chosen']['lr']:g}, "
                    f"{m['chosen']['steps']} steps: validation accuracy {m['chosen']['val_accuracy']:.3f} "

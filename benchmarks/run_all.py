@@ -24,6 +24,8 @@ Parts (each writes benchmarks/results/<part>.json):
   mt_equal_time       06's fine-tune at the from-scratch network's training time; test scored once
                                                                               (benchmarks/mt_equal_time.py)
   summarize_finetune  07's fine-tuning recipe, chosen on validation ROUGE-1    (benchmarks/summarize_finetune.py)
+  summarize_equal_time  07's fine-tune at the from-scratch network's training time; test scored once
+                                                                              (benchmarks/summarize_equal_time.py)
   sentiment_finetune  08's fine-tuning recipe, chosen on validation accuracy   (benchmarks/sentiment_finetune.py)
   kv_cache            tokens/s with and without the KV cache; cache bytes/token (benchmarks/kv_cache_speed.py)
   modern_block        RMSNorm / SwiGLU / RoPE / GQA ablation at equal time       (benchmarks/modern_block_ablation.py)
@@ -54,6 +56,7 @@ SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.p
            "rnn_lm": "rnn_lm.py", "base_model": "base_model.py", "gpt_optimizer": "gpt_optimizer.py",
            "mt_finetune": "mt_finetune.py", "mt_equal_time": "mt_equal_time.py",
            "summarize_finetune": "summarize_finetune.py",
+           "summarize_equal_time": "summarize_equal_time.py",
            "sentiment_finetune": "sentiment_finetune.py", "kv_cache": "kv_cache_speed.py",
            "modern_block": "modern_block_ablation.py", "post_training": "post_training.py",
            "minilm_rungs": "minilm_rungs.py", "distributed_engines": "distributed_engines.py"}

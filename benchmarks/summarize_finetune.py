@@ -64,36 +64,47 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def notebook_split():
-    """Notebook 07's training and validation rows: the same shuffles, the same leaked pairs removed."""
+def notebook_split(with_test: bool = False):
+    """Notebook 07's training and validation (and test) rows: the same shuffles, the same leaked pairs removed."""
     rows = load_docstring_summaries()
     rest, test = train_val_split(shuffled(rows, seed=0), val_fraction=0.15)
     train, val = train_val_split(rest, val_fraction=0.15)
     seen_summaries, seen_starts = {s.lower() for _, s, _ in train}, {d[:80] for _, _, d in train}
-    val = [r for r in val if not (r[1].lower() in seen_summaries or r[2][:80] in seen_starts)]
-    return train, val
+    val, test = ([r for r in split if not (r[1].lower() in seen_summaries or r[2][:80] in seen_starts)]
+                 for split in (val, test))
+    return (train, val, test) if with_test else (train, val)
 
 
 SETTING = ("lr", "steps", "batch", "cue", "prompt_tokens", "init")
 
 
-def run(train, val, *, lr, steps, batch, cue, prompt_tokens, init, args) -> dict:
-    """Fine-tune one copy of the base model (or a random GPT of its shape) and score it on validation."""
+def tune(train, val, *, lr, steps, batch, cue, prompt_tokens, init, args):
+    """One copy of the base model (or a random GPT of its shape) fine-tuned on the training rows; the validation
+    loss is measured once, at the end, when `val` is given. Returns (model, tokenizer, <end> id, history)."""
     set_seed(0)
     model, tok = load_base_model()
     if init == "random":
         model = GPT(model.config)                                   # same shape and tokenizer, nothing learned
     end_id, pad_id = add_special_tokens(model, 2)
-    block = model.config.block_size
-    heads = lambda rows: [document_head(tok, d, prompt_tokens) for _, _, d in rows]
-    pairs = lambda rows: [prompt_example(tok, h, s, cue, end_id, block, args.max_answer)
-                          for h, (_, s, _) in zip(heads(rows), rows)]
-    examples, val_examples = pairs(train), pairs(val)
-    history = train_model(model, chat_batcher(examples, batch, pad_id, seed=0), steps=steps, lr=lr,
-                          warmup_steps=args.warmup, val_data=pad_examples(val_examples, pad_id), loss_fn=lm_loss,
-                          eval_every=steps, progress=False)
+    pairs = lambda rows: [prompt_example(tok, h, s, cue, end_id, model.config.block_size, args.max_answer)
+                          for h, (_, s, _) in zip(document_heads(tok, rows, prompt_tokens), rows)]
+    val_data = pad_examples(pairs(val), pad_id) if val else None
+    history = train_model(model, chat_batcher(pairs(train), batch, pad_id, seed=0), steps=steps, lr=lr,
+                          warmup_steps=args.warmup, val_data=val_data, loss_fn=lm_loss, eval_every=steps, progress=False)
+    return model, tok, end_id, history
+
+
+def document_heads(tok, rows, prompt_tokens: int) -> list[str]:
+    """The first `prompt_tokens` tokens of each row's document (the prompt before the cue)."""
+    return [document_head(tok, d, prompt_tokens) for _, _, d in rows]
+
+
+def run(train, val, *, lr, steps, batch, cue, prompt_tokens, init, args) -> dict:
+    """Fine-tune one copy of the base model (or a random GPT of its shape) and score it on validation."""
+    model, tok, end_id, history = tune(train, val, lr=lr, steps=steps, batch=batch, cue=cue,
+                                       prompt_tokens=prompt_tokens, init=init, args=args)
     start = time.perf_counter()
-    outputs = complete(model, tok, heads(val), cue, end_id, max_new_tokens=args.max_new)
+    outputs = complete(model, tok, document_heads(tok, val, prompt_tokens), cue, end_id, max_new_tokens=args.max_new)
     scores = rouge(outputs, [s for _, s, _ in val])
     return {"lr": lr, "steps": steps, "batch": batch, "cue": cue, "prompt_tokens": prompt_tokens, "init": init,
             "train_loss": round(history.train_loss[-1], 4), "val_loss": round(history.val_loss[-1], 4),

@@ -1,4 +1,4 @@
-"""06's equal-time fine-tune (benchmarks/mt_equal_time.py): its committed result follows its own rules."""
+"""06 and 07 at equal training time (benchmarks/mt_equal_time.py, summarize_equal_time.py): committed results follow their rules."""
 import sys
 from pathlib import Path
 
@@ -26,3 +26,20 @@ def test_the_kept_run_fits_in_the_from_scratch_time_and_is_the_best_on_validatio
     best = max(fits, key=lambda run: run["val_bleu"])
     assert (result["chosen"]["steps"], result["chosen"]["val_bleu"]) == (best["steps"], best["val_bleu"])
     assert result["lr"] == load_benchmark("mt_finetune")["chosen"]["lr"]   # the learning rate chosen there
+
+
+def test_07s_equal_time_summaries_are_of_its_test_split_and_follow_the_same_rules():
+    from summarize_finetune import notebook_split
+    from course_utils.metrics import rouge
+
+    result = load_benchmark("summarize_equal_time")
+    train, val, test = notebook_split(with_test=True)
+    assert (len(train), len(val), len(test)) == (1045, 163, 197)           # the sizes 07 prints
+    assert result["test"]["sources"] == [d for _, _, d in test]
+    assert abs(100 * rouge(result["test"]["outputs"], [s for _, s, _ in test])["rouge1"] - result["test"]["rouge1"]) < 0.01
+    fits = [run for run in result["runs"] if run["fits"]]
+    assert all(run["train_seconds"] <= result["scratch_seconds"] for run in fits)
+    assert all(run["train_seconds"] > result["scratch_seconds"] for run in result["runs"] if not run["fits"])
+    assert result["chosen"]["val_rouge1"] == max(run["val_rouge1"] for run in fits)
+    chosen = load_benchmark("summarize_finetune")["chosen"]
+    assert all(result["recipe"][k] == chosen[k] for k in ("lr", "batch", "cue", "prompt_tokens", "init"))
