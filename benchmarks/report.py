@@ -27,9 +27,10 @@ def summary(data: dict) -> dict:
 
 
 # the results collected into results.json and the README table (benchmarks/results/<name>.json)
-NAMES = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_ablation", "mha_speed", "bpe_speed",
-         "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune", "mt_equal_time", "summarize_finetune",
-         "summarize_equal_time", "sentiment_finetune", "kv_cache_speed", "modern_block_ablation", "post_training", "distributed_engines"]
+NAMES = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_vocab", "char_gpt_ablation",
+         "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune",
+         "mt_equal_time", "summarize_finetune", "summarize_equal_time", "sentiment_finetune", "kv_cache_speed",
+         "modern_block_ablation", "post_training", "distributed_engines"]
 
 
 def rows(results: dict) -> list[str]:
@@ -55,6 +56,10 @@ def rows(results: dict) -> list[str]:
         out.append(f"| the same BPE GPT for {g['recipe']['steps']} steps (notebook 05's LSTM trains as long), held-out "
                    f"loss per character | {g['val_loss']:.3f} nats/char in {g['train_seconds']:.0f} s | – | "
                    f"`char_gpt.py --recipe bpe-short` |")
+    if v := results.get("char_gpt_vocab"):
+        cells = " · ".join(f"{r['vocab_size']:,}: {r['validation_loss']:.3f}" for r in v["rows"])
+        out.append(f"| the BPE recipe's vocabulary, chosen on a validation slice of the training text (1,000 steps "
+                   f"each, nats/char) | {cells} → {v['chosen_vocab_size']:,} | – | `char_gpt_vocab.py` |")
     if a := results.get("char_gpt_ablation"):
         cells = " · ".join(f"{r['variant']} {r['val_loss']:.3f} ({r['train_seconds']:.0f} s)" for r in a["rows"])
         out.append(f"| which change bought how much: the same GPT, {a['steps']:,} steps each, nats per held-out "

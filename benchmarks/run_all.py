@@ -13,6 +13,8 @@ Parts (each writes benchmarks/results/<part>.json):
   char_gpt_bpe  the same on byte-level BPE tokens, modern block  (benchmarks/char_gpt.py --recipe bpe)
   char_gpt_bpe_short  the BPE recipe for 330 steps, 05's LSTM's training time
                                                                   (benchmarks/char_gpt.py --recipe bpe-short)
+  char_gpt_vocab  the BPE recipe's vocabulary (512 / 1,024 / 2,048), chosen on a validation slice (≈ 5 min)
+                                                                  (benchmarks/char_gpt_vocab.py)
   char_gpt_ablation  characters vs BPE × classic vs modern block, 1,000 steps each (≈ 7 min)
                                                                   (benchmarks/char_gpt_ablation.py)
   ddp        DDP 1 vs 2 processes throughput                   (benchmarks/ddp_throughput.py)
@@ -51,7 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py",
            "char_gpt_bpe": "char_gpt.py --recipe bpe", "char_gpt_bpe_short": "char_gpt.py --recipe bpe-short",
-           "char_gpt_ablation": "char_gpt_ablation.py",
+           "char_gpt_vocab": "char_gpt_vocab.py", "char_gpt_ablation": "char_gpt_ablation.py",
            "ddp": "ddp_throughput.py",
            "rnn_lm": "rnn_lm.py", "base_model": "base_model.py", "gpt_optimizer": "gpt_optimizer.py",
            "mt_finetune": "mt_finetune.py", "mt_equal_time": "mt_equal_time.py",

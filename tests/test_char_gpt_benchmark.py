@@ -43,3 +43,15 @@ def test_bpe_loss_is_total_token_loss_over_held_out_characters():
     model.train()
     assert val_loss(model) == pytest.approx(total / len(held_out), rel=1e-5)
     assert model.training  # val_loss scores in eval mode and hands the model back in training mode
+
+
+def test_the_validation_slice_is_carved_from_the_training_text_and_never_reads_the_held_out_split():
+    args = char_gpt.parse_args(["--recipe", "bpe", "--vocab-size", "300", "--validation-slice"])
+    tokenizer, train_ids, val_ids, _ = char_gpt.corpus(args)
+    train_text, held_out = shakespeare_held_out()
+    fit_text, scored_text = tokenizer.decode(train_ids.tolist()), tokenizer.decode(val_ids.tolist())
+    assert fit_text + scored_text == train_text                     # both halves of the training text, in order
+    assert len(scored_text) == len(train_text) - int(0.9 * len(train_text))
+    assert held_out not in scored_text and held_out[:200] not in fit_text + scored_text
+    with pytest.raises(SystemExit, match="bpe only"):
+        char_gpt.corpus(char_gpt.parse_args(["--validation-slice"]))
