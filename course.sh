@@ -161,7 +161,7 @@ PY
 run_every_test() {  # the unit tests on two workers, then the notebooks under nbval on two workers
   local failed=0
   echo "→ tests 1/2: unit tests (tests/, 2 workers)"
-  "$VENV/bin/python" -m pytest tests -n 2 || failed=1
+  "$VENV/bin/python" -m pytest tests -n 2 --dist worksteal || failed=1  # an idle worker takes over queued tests
   # Two notebooks at a time, each kernel with its usual two threads (so outputs are bit-identical to the
   # committed ones). Waiting OpenMP threads sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE): the course's
   # small models gain little from a second thread, so two kernels side by side finish in far less wall time.

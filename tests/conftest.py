@@ -24,3 +24,16 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+# Tests that launch processes (torchrun, a fresh venv, SIGKILL) take seconds each; they run first, so that on two
+# workers they overlap with the many quick tests instead of finishing last, alone.
+# (`./course.sh test` runs them with `--dist worksteal`: an idle worker takes over the other's queued tests.)
+SLOW_FIRST = ("test_train_script.py::test_torchrun", "test_colab_setup_cell.py::",
+              "test_distributed_engines.py::test_fsdp", "test_train_resume.py::test_sigkill",
+              "test_pretrain.py::test_resume_after_sigkill")
+
+
+def pytest_collection_modifyitems(items):
+    rank = lambda item: next((i for i, key in enumerate(SLOW_FIRST) if key in item.nodeid), len(SLOW_FIRST))
+    items.sort(key=rank)          # stable: every other test keeps its order
