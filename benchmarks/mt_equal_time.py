@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -31,8 +29,8 @@ from course_utils.metrics import bleu
 from course_utils.mt_baselines import mt_detokenize, mt_tokenize
 from course_utils.seq2seq import EncoderDecoder, Seq2SeqConfig, Seq2SeqData, TextCodec, seq2seq_loss
 from course_utils.training import train_model
+from equal_time import best_run_within, environment  # benchmarks/ is on sys.path when run as a script
 from mt_finetune import RESULTS as SWEEP, greedy_bleu, greedy_outputs, tune, ui_splits
-from run_all import cpu_model  # benchmarks/ is on sys.path when a benchmark runs as a script
 
 RESULTS = Path(__file__).resolve().parent / "results" / "mt_equal_time.json"
 SCRATCH_STEPS = 600          # notebook 06's from-scratch network: 600 steps of 64 pairs, AdamW 1e-3, 50 warmup
@@ -62,21 +60,16 @@ def main(argv=None) -> dict:
     lr = json.loads(SWEEP.read_text())["chosen"]["lr"]          # mt_finetune.py's choice, on validation
     budget = scratch_seconds(train)
     print(f"from scratch: {SCRATCH_STEPS} steps in {budget:.1f} s", flush=True)
-    runs, kept = [], None
-    for steps in args.steps:
+
+    def tuned(steps):
         model, tok, end_id, _, history = tune(train, lr, steps)
-        run = {"steps": steps, "train_seconds": round(history.seconds[-1], 1), "fits": history.seconds[-1] <= budget}
-        if run["fits"]:
-            run["val_bleu"] = round(greedy_bleu(model, tok, val, end_id), 2)
-            if kept is None or run["val_bleu"] > kept[0]["val_bleu"]:
-                kept = (run, model, tok, end_id)
-        runs.append(run)
-        print(run, flush=True)
-        if not run["fits"]:
-            break
-    if kept is None:
-        raise SystemExit(f"no fine-tune of {args.steps} steps fits in {budget:.1f} s")
-    run, model, tok, end_id = kept
+        return (model, tok, end_id), history.seconds[-1]
+
+    def val_bleu(t):
+        model, tok, end_id = t
+        return round(greedy_bleu(model, tok, val, end_id), 2)
+
+    runs, (run, (model, tok, end_id)) = best_run_within(args.steps, budget, tuned, val_bleu, "val_bleu")
     start = time.perf_counter()
     sources, references = [s for s, _ in test], [t for _, t in test]
     outputs = greedy_outputs(model, tok, sources, end_id)
@@ -85,10 +78,7 @@ def main(argv=None) -> dict:
         "chosen": {"steps": run["steps"], "train_seconds": run["train_seconds"], "val_bleu": run["val_bleu"]},
         "test": {"bleu": round(bleu(outputs, references), 2), "sentences": len(test),
                  "decode_seconds": round(time.perf_counter() - start, 1), "sources": sources, "outputs": outputs},
-        "threads": torch.get_num_threads(), "load_average_1min_at_end": round(os.getloadavg()[0], 2),
-        "machine": {"cpu_count": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
-                    "cpu_model": cpu_model()},
-        "command": "python benchmarks/mt_equal_time.py",
+        **environment(), "command": "python benchmarks/mt_equal_time.py",
     }
     print(f"kept {run['steps']} steps (validation BLEU {run['val_bleu']}); test BLEU {result['test']['bleu']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import time
 from pathlib import Path
@@ -32,7 +30,7 @@ from course_utils.metrics import rouge
 from course_utils.mt_baselines import mt_detokenize
 from course_utils.seq2seq import EncoderDecoder, Seq2SeqConfig, Seq2SeqData, TextCodec, seq2seq_loss
 from course_utils.training import train_model
-from run_all import cpu_model  # benchmarks/ is on sys.path when a benchmark runs as a script
+from equal_time import best_run_within, environment  # benchmarks/ is on sys.path when run as a script
 from summarize_finetune import RESULTS as SWEEP, SETTING, document_heads, notebook_split, parse_args, tune
 
 RESULTS = Path(__file__).resolve().parent / "results" / "summarize_equal_time.json"
@@ -70,21 +68,13 @@ def main(argv=None) -> dict:
     print(f"from scratch: {SCRATCH_STEPS} steps in {budget:.1f} s · recipe {recipe}", flush=True)
     summarize = lambda model, tok, end_id, rows: complete(model, tok, document_heads(tok, rows, recipe["prompt_tokens"]),
                                                           recipe["cue"], end_id, max_new_tokens=settings.max_new)
-    runs, kept = [], None
-    for steps in args.steps:
+
+    def tuned(steps):
         model, tok, end_id, history = tune(train, None, steps=steps, args=settings, **recipe)
-        run = {"steps": steps, "train_seconds": round(history.seconds[-1], 1), "fits": history.seconds[-1] <= budget}
-        if run["fits"]:
-            run["val_rouge1"] = round(100 * rouge(summarize(model, tok, end_id, val), [s for _, s, _ in val])["rouge1"], 2)
-            if kept is None or run["val_rouge1"] > kept[0]["val_rouge1"]:
-                kept = (run, model, tok, end_id)
-        runs.append(run)
-        print(run, flush=True)
-        if not run["fits"]:
-            break
-    if kept is None:
-        raise SystemExit(f"no fine-tune of {args.steps} steps fits in {budget:.1f} s")
-    run, model, tok, end_id = kept
+        return (model, tok, end_id), history.seconds[-1]
+
+    val_rouge1 = lambda t: round(100 * rouge(summarize(*t, val), [s for _, s, _ in val])["rouge1"], 2)
+    runs, (run, (model, tok, end_id)) = best_run_within(args.steps, budget, tuned, val_rouge1, "val_rouge1")
     start = time.perf_counter()
     outputs = summarize(model, tok, end_id, test)
     result = {
@@ -93,10 +83,7 @@ def main(argv=None) -> dict:
         "test": {"rouge1": round(100 * rouge(outputs, [s for _, s, _ in test])["rouge1"], 2), "documents": len(test),
                  "decode_seconds": round(time.perf_counter() - start, 1),
                  "sources": [d for _, _, d in test], "outputs": outputs},
-        "threads": torch.get_num_threads(), "load_average_1min_at_end": round(os.getloadavg()[0], 2),
-        "machine": {"cpu_count": os.cpu_count(), "torch": torch.__version__, "python": platform.python_version(),
-                    "cpu_model": cpu_model()},
-        "command": "python benchmarks/summarize_equal_time.py",
+        **environment(), "command": "python benchmarks/summarize_equal_time.py",
     }
     print(f"kept {run['steps']} steps (validation ROUGE-1 {run['val_rouge1']}); test ROUGE-1 {result['test']['rouge1']}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
