@@ -28,6 +28,7 @@ def summary(data: dict) -> dict:
 
 # the results collected into results.json and the README table (benchmarks/results/<name>.json)
 NAMES = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_vocab", "char_gpt_ablation",
+         "gpt05_recipe",
          "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune",
          "mt_equal_time", "summarize_finetune", "summarize_equal_time", "sentiment_finetune", "kv_cache_speed",
          "modern_block_ablation", "post_training", "distributed_engines"]
@@ -64,6 +65,13 @@ def rows(results: dict) -> list[str]:
         cells = " · ".join(f"{r['variant']} {r['val_loss']:.3f} ({r['train_seconds']:.0f} s)" for r in a["rows"])
         out.append(f"| which change bought how much: the same GPT, {a['steps']:,} steps each, nats per held-out "
                    f"character | {cells} | – | `char_gpt_ablation.py` |")
+    if r := results.get("gpt05_recipe"):
+        cells = " → ".join(f"{row['change'].split(':')[0]} {row['validation_loss']:.3f}" for row in r["rows"])
+        out.append(f"| notebook 05's winning GPT, one change at a time, {r['seconds_per_row']:.0f} s of training each, "
+                   f"nats/char on a validation slice of the training text ({r['machine']['cpu_model']}) | {cells}; "
+                   f"chosen: up to \"{r['chosen']}\" (seeds 0–2 spread {r['recipe_seed_spread']:.3f}); LSTM "
+                   f"{r['lstm']['validation_loss']:.3f}, 6-gram {r['ngram_order_6_validation_loss']:.3f} | beats both "
+                   f"at equal time | `gpt05_recipe.py` |")
     if m := results.get("mha_speed"):
         out.append(f"| `MultiHeadAttention` fwd+bwd time ÷ `torch.nn.MultiheadAttention` (B8, T256, d256, h8) | "
                    f"{m['ratio_fast_path_to_torch']['median_ms']:.2f}× | ≤ 1.0× | `mha_speed.py` |")

@@ -71,17 +71,22 @@ def split_parameters(model: nn.Module, output_names: Iterable[str] = ("head",)) 
 
 
 def make_optimizer(model: nn.Module, lr: float, kind: str = "muon", weight_decay: float = 0.1,
-                   betas: tuple[float, float] = (0.9, 0.99)) -> torch.optim.Optimizer | OptimizerGroup:
+                   betas: tuple[float, float] = (0.9, 0.99),
+                   adamw_lr: float | None = None) -> torch.optim.Optimizer | OptimizerGroup:
     """AdamW for every parameter (kind="adamw"), or Muon for the hidden matrices + AdamW for the rest
     (kind="muon"). Weight decay applies to matrices only, never to biases or LayerNorm gains.
 
     Muon's step is rescaled to AdamW's typical size (`adjust_lr_fn="match_rms_adamw"`), so one learning
-    rate — and one schedule — serves both. Without torch.optim.Muon (PyTorch < 2.9) it warns and uses AdamW.
+    rate — and one schedule — serves both. With kind="muon", `adamw_lr` gives the AdamW part (embeddings,
+    head, gains, biases) its own peak rate (default: `lr`); a schedule that scales each group's own peak
+    (`train_model`) keeps the ratio. Without torch.optim.Muon (PyTorch < 2.9) it warns and uses AdamW.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr}")
+    if adamw_lr is not None and not adamw_lr > 0:
+        raise ValueError(f"adamw_lr must be > 0 (or None: the same as lr), got {adamw_lr}")
     if kind == "muon" and not hasattr(torch.optim, "Muon"):
         warnings.warn(f"torch {torch.__version__} has no torch.optim.Muon (added in 2.9): using AdamW", stacklevel=2)
         kind = "adamw"
@@ -92,8 +97,8 @@ def make_optimizer(model: nn.Module, lr: float, kind: str = "muon", weight_decay
         return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay},
                 {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
 
-    adamw = torch.optim.AdamW(groups(adamw_params), lr=lr, betas=betas)
     if kind == "adamw" or not matrices:
-        return adamw
+        return torch.optim.AdamW(groups(adamw_params), lr=lr, betas=betas)
+    adamw = torch.optim.AdamW(groups(adamw_params), lr=adamw_lr or lr, betas=betas)
     muon = torch.optim.Muon(matrices, lr=lr, weight_decay=weight_decay, adjust_lr_fn="match_rms_adamw")
     return OptimizerGroup(muon, adamw)

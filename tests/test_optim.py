@@ -38,6 +38,17 @@ def test_make_optimizer_kinds():
     assert isinstance(make_optimizer(model, 1e-2, kind="adamw"), torch.optim.AdamW)
 
 
+def test_adamw_lr_sets_the_adamw_part_and_the_schedule_keeps_the_ratio():
+    model = tiny()
+    opt = make_optimizer(model, 1e-2, adamw_lr=3e-2)
+    assert {g["lr"] for g in opt.optimizers[0].param_groups} == {1e-2}      # Muon: the hidden matrices
+    assert {g["lr"] for g in opt.optimizers[1].param_groups} == {3e-2}      # AdamW: embeddings, head, gains
+    ids = torch.arange(200) % 5
+    train_model(model, lm_batcher(ids[:150], ids[150:], 8, 4), steps=4, lr=1e-2, warmup_steps=4,
+                optimizer=opt, progress=False)                             # last step of warmup: the peaks
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1e-2] + [3e-2] * 2)
+
+
 @pytest.mark.parametrize("kind", ["muon", "adamw"])
 def test_training_with_either_optimizer_learns_a_cycle(kind):
     model = tiny()
@@ -66,5 +77,7 @@ def test_bad_arguments():
         make_optimizer(tiny(), 1e-3, kind="sgd")
     with pytest.raises(ValueError, match="lr must be > 0, got 0"):
         make_optimizer(tiny(), 0)
+    with pytest.raises(ValueError, match="adamw_lr must be > 0 .* got -1"):
+        make_optimizer(tiny(), 1e-3, adamw_lr=-1)
     with pytest.raises(ValueError, match="at least one optimizer"):
         OptimizerGroup()
