@@ -17,6 +17,8 @@ benchmarks/results/gpt05_recipe.json (≈ 6 min on 2 cores).
 
     python benchmarks/gpt05_recipe.py                 # 30 s per row
     python benchmarks/gpt05_recipe.py --seconds 5     # a quick look
+    python benchmarks/gpt05_recipe.py --replay benchmarks/results/gpt05_recipe.json --out /tmp/replay.json
+                                                      # the recorded steps, no probe: reproduces the losses
 """
 from __future__ import annotations
 
@@ -79,18 +81,20 @@ def steps_in(seconds: float, model, optimizer, get_batch, probe: int = 40, warm_
     return max(1, round(seconds * probe / (time.perf_counter() - start)))
 
 
-def train_for(build, batches, seconds: float, warmup: float, min_lr_ratio: float) -> tuple:
+def train_for(build, batches, seconds: float, warmup: float, min_lr_ratio: float, steps: int | None = None) -> tuple:
     """(model, steps, seconds): the steps that fit in `seconds`, then `train_model` — notebook 05's loop, with
     linear warmup over a `warmup` fraction of the steps and cosine decay to `min_lr_ratio`. `build()` gives a
-    fresh (model, optimizer), `batches()` a fresh seeded `get_batch`: the probe does not shift the run's data."""
-    steps = steps_in(seconds, *build(), batches())
+    fresh (model, optimizer), `batches()` a fresh seeded `get_batch`: the probe does not shift the run's data.
+    Given `steps` (a replay), there is no probe: the run repeats a recorded one step for step."""
+    steps = steps or steps_in(seconds, *build(), batches())
     model, optimizer = build()
     history = train_model(model, batches(), steps=steps, warmup_steps=max(1, round(warmup * steps)),
                           min_lr_ratio=min_lr_ratio, optimizer=optimizer, progress=False)
     return model, steps, round(history.seconds[-1], 1)
 
 
-def gpt_row(settings: dict, train_text: str, val_text: str, seconds: float, seed: int) -> dict:
+def gpt_row(settings: dict, train_text: str, val_text: str, seconds: float, seed: int,
+            steps: int | None = None) -> dict:
     """Train one GPT with `settings` on the slice's training part; nats per character of the validation part."""
     if settings["tokenizer"] == "bpe":
         tokenizer = BPETokenizer.train(train_text, 1024)
@@ -108,14 +112,14 @@ def gpt_row(settings: dict, train_text: str, val_text: str, seconds: float, seed
                                      adamw_lr=settings["lr"] * settings["adamw_lr_scale"])
 
     model, steps, train_seconds = train_for(build, lambda: lm_batcher(ids, ids[:BLOCK + 1], BLOCK, BATCH, seed=seed),
-                                            seconds, settings["warmup"], settings["min_lr_ratio"])
+                                            seconds, settings["warmup"], settings["min_lr_ratio"], steps)
     model.eval()
     with torch.no_grad():
         nats = score_text(model, tokenizer, val_text, context=train_text[-8 * BLOCK:], stride=BLOCK, batch_size=256)
     return {"steps": steps, "train_seconds": train_seconds, "validation_loss": round(nats["nats_per_char"], 4)}
 
 
-def lstm_row(train_text: str, val_text: str, seconds: float, seed: int) -> dict:
+def lstm_row(train_text: str, val_text: str, seconds: float, seed: int, steps: int | None = None) -> dict:
     """Notebook 05's LSTM (characters, AdamW at 6e-3) for the same budget, scored on the same slice."""
     tokenizer = char_corpus()[0]
     train_ids, val_ids = (torch.tensor(tokenizer.encode(t), dtype=torch.long) for t in (train_text, val_text))
@@ -126,7 +130,7 @@ def lstm_row(train_text: str, val_text: str, seconds: float, seed: int) -> dict:
         return model, make_optimizer(model, LSTM["lr"], "adamw")
 
     model, steps, train_seconds = train_for(build, lambda: lm_batcher(train_ids, val_ids, BLOCK, BATCH, seed=seed), seconds,
-                                            warmup=0.05, min_lr_ratio=0.05)   # 05's 50 warmup steps of 1,000
+                                            warmup=0.05, min_lr_ratio=0.05, steps=steps)   # 05's 50 warmup steps of 1,000
     loss = evaluate(model, lm_eval_windows(val_ids, BLOCK), batch_size=256)
     return {"steps": steps, "train_seconds": train_seconds, "validation_loss": round(loss, 4)}
 
@@ -141,29 +145,38 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=30.0, help="training budget per row (wall clock)")
     p.add_argument("--out", type=Path, default=RESULTS)
+    p.add_argument("--replay", type=Path, default=None,
+                   help="a result JSON: run each row for the steps recorded there (no probe; the same losses up to "
+                        "floating-point differences between CPUs) — e.g. --replay benchmarks/results/gpt05_recipe.json "
+                        "--out /tmp/replay.json")
     args = p.parse_args(argv)
+    replay = json.loads(args.replay.read_text(encoding="utf-8")) if args.replay else None
+    recorded = lambda i: replay["rows"][i]["steps"] if replay else None  # noqa: E731
     torch.set_num_threads(2)
     train_text, val_text = validation_slice()
     gpt_row(START, train_text[:50_000], val_text[:2_000], 2.0, 0)   # the process's first steps are slow: not timed
     settings, rows = dict(START), []
-    for what, change in [("notebook 05's GPT: characters, GPT-2's block, 3 × 96, AdamW", {})] + CHANGES:
+    for i, (what, change) in enumerate([("notebook 05's GPT: characters, GPT-2's block, 3 × 96, AdamW", {})] + CHANGES):
         settings.update(change)
-        row = {"change": what, "settings": dict(settings), **gpt_row(settings, train_text, val_text, args.seconds, 0)}
+        row = {"change": what, "settings": dict(settings),
+               **gpt_row(settings, train_text, val_text, args.seconds, 0, recorded(i))}
         if rows:
             row["gain"] = round(rows[-1]["validation_loss"] - row["validation_loss"], 4)
         rows.append(row)
         print(f"{what:45s} {row['steps']:5d} steps in {row['train_seconds']:4.1f} s · validation {row['validation_loss']:.3f} nats/char", flush=True)
     chosen = min(rows, key=lambda row: row["validation_loss"])
     settings = chosen["settings"]
-    seeds = [chosen["validation_loss"]] + [gpt_row(settings, train_text, val_text, args.seconds, s)["validation_loss"]
-                                           for s in (1, 2)]
-    lstm = lstm_row(train_text, val_text, args.seconds, 0)
+    seed_steps = (replay or {}).get("recipe_seed_steps", [chosen["steps"]] * 3) if replay else [None] * 3
+    others = [gpt_row(settings, train_text, val_text, args.seconds, s, seed_steps[s]) for s in (1, 2)]
+    seeds = [chosen["validation_loss"]] + [row["validation_loss"] for row in others]
+    lstm = lstm_row(train_text, val_text, args.seconds, 0, replay["lstm"]["steps"] if replay else None)
     out = {"what": "notebook 05's GPT recipe, one change at a time, each row trained for the same seconds on the "
                    "first 90 % of the training text and scored in nats per character on its last 10 % (the "
                    "held-out split is not read)",
            "seconds_per_row": args.seconds, "block": BLOCK, "batch": BATCH, "rows": rows,
            "chosen": chosen["change"], "recipe": settings, "recipe_steps": chosen["steps"],
-           "recipe_seeds_validation_loss": seeds,
+           "recipe_seeds_validation_loss": seeds, "recipe_seed_steps": [chosen["steps"]] + [r["steps"] for r in others],
+           "replayed_from": str(args.replay) if args.replay else None,
            "recipe_seed_spread": round(max(seeds) - min(seeds), 4),
            "lstm": {**lstm, **LSTM}, "ngram_order_6_validation_loss": ngram_loss(train_text, val_text),
            **environment()}
