@@ -28,7 +28,7 @@ def summary(data: dict) -> dict:
 
 # the results collected into results.json and the README table (benchmarks/results/<name>.json)
 NAMES = ["notebooks", "char_gpt", "char_gpt_bpe", "char_gpt_bpe_short", "char_gpt_vocab", "char_gpt_ablation",
-         "gpt05_recipe",
+         "gpt05_recipe", "compile_speed",
          "mha_speed", "bpe_speed", "ddp_throughput", "rnn_lm", "base_model", "gpt_optimizer", "mt_finetune",
          "mt_equal_time", "summarize_finetune", "summarize_equal_time", "sentiment_finetune", "kv_cache_speed",
          "modern_block_ablation", "post_training", "distributed_engines"]
@@ -72,6 +72,11 @@ def rows(results: dict) -> list[str]:
                    f"chosen: up to \"{r['chosen']}\" (seeds 0–2 spread {r['recipe_seed_spread']:.3f}); LSTM "
                    f"{r['lstm']['validation_loss']:.3f}, 6-gram {r['ngram_order_6_validation_loss']:.3f} | beats both "
                    f"at equal time | `gpt05_recipe.py` |")
+    if c := results.get("compile_speed"):
+        even = f"{c['break_even_steps']:,} steps" if c["break_even_steps"] else "never"
+        out.append(f"| `torch.compile` on 2 CPU cores, 05's winning GPT: compiled ÷ eager steps/s, cold compile time "
+                   f"| {c['speedup']:.2f}× after {c['compile_seconds']:.0f} s of compiling (break-even: {even}) | – | "
+                   f"`compile_speed.py` |")
     if m := results.get("mha_speed"):
         out.append(f"| `MultiHeadAttention` fwd+bwd time ÷ `torch.nn.MultiheadAttention` (B8, T256, d256, h8) | "
                    f"{m['ratio_fast_path_to_torch']['median_ms']:.2f}× | ≤ 1.0× | `mha_speed.py` |")

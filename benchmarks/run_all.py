@@ -19,6 +19,8 @@ Parts (each writes benchmarks/results/<part>.json):
                                                                   (benchmarks/char_gpt_ablation.py)
   gpt05_recipe  05's winning GPT: one change at a time on a validation slice, 30 s each (≈ 6 min)
                                                                   (benchmarks/gpt05_recipe.py)
+  compile_speed  torch.compile vs eager for 05's winning GPT: compile time, steps/s, break-even (≈ 1 min)
+                                                                  (benchmarks/compile_speed.py)
   ddp        DDP 1 vs 2 processes throughput                   (benchmarks/ddp_throughput.py)
   rnn_lm     LSTM vs Kneser–Ney 6-gram, long run               (benchmarks/rnn_lm.py)
   base_model the shipped base model on every held-out split    (benchmarks/base_model.py; scoring only —
@@ -56,7 +58,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 SCRIPTS = {"bpe": "bpe_speed.py", "mha": "mha_speed.py", "char_gpt": "char_gpt.py",
            "char_gpt_bpe": "char_gpt.py --recipe bpe", "char_gpt_bpe_short": "char_gpt.py --recipe bpe-short",
            "char_gpt_vocab": "char_gpt_vocab.py", "char_gpt_ablation": "char_gpt_ablation.py",
-           "gpt05_recipe": "gpt05_recipe.py",
+           "gpt05_recipe": "gpt05_recipe.py", "compile_speed": "compile_speed.py",
            "ddp": "ddp_throughput.py",
            "rnn_lm": "rnn_lm.py", "base_model": "base_model.py", "gpt_optimizer": "gpt_optimizer.py",
            "mt_finetune": "mt_finetune.py", "mt_equal_time": "mt_equal_time.py",
