@@ -11,8 +11,8 @@ then notebook 05's training loop (`train_model`) runs that many (steps and measu
 Cumulative changes, in the order tried: Muon for the hidden matrices (05's aside chose it on validation) → BPE
 tokens (notebook 01's byte-level BPE, 1,024 tokens learned from the slice's training part) → RoPE, RMSNorm, SwiGLU (notebook 12's block) →
 2 blocks instead of 3 → decay to 0 with a shorter warmup → the AdamW part (embeddings, head, gains) at 3× the
-rate. The row with the lowest validation loss is the recipe (a change that did not help is not kept); it is
-repeated with two more seeds (the spread is the noise level of this table). Writes
+rate. The row with the lowest validation loss is the recipe — its change and every change above it (a change
+that did not help on its own stays in the rows below it); it is repeated with two more seeds (the spread is the noise level of this table). Writes
 benchmarks/results/gpt05_recipe.json (≈ 6 min on 2 cores).
 
     python benchmarks/gpt05_recipe.py                 # 30 s per row
