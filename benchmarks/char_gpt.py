@@ -123,6 +123,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def validation_slice() -> tuple[str, str]:
+    """(first 90 % of the training text, its last 10 %): where a recipe's choices are made."""
+    train_text, _ = shakespeare_held_out()
+    cut = int(0.9 * len(train_text))
+    return train_text[:cut], train_text[cut:]
+
+
 def corpus(args: argparse.Namespace):
     """(tokenizer, train_ids, val_ids, val_loss): `val_loss(model)` is nats per held-out character.
 
@@ -136,10 +143,8 @@ def corpus(args: argparse.Namespace):
         tokenizer, train_ids, val_ids = char_corpus()
         val_full = lm_eval_windows(val_ids, args.block)                  # every held-out char once
         return tokenizer, train_ids, val_ids, lambda model: evaluate(model, val_full, batch_size=256)
-    train_text, held_out = shakespeare_held_out()
-    if args.validation_slice:                      # choices are made here: the held-out split is never read
-        cut = int(0.9 * len(train_text))
-        train_text, held_out = train_text[:cut], train_text[cut:]
+    # choices are made on the validation slice: the held-out split is never read
+    train_text, held_out = validation_slice() if args.validation_slice else shakespeare_held_out()
     tokenizer = BPETokenizer.train(train_text, args.vocab_size)
     as_ids = lambda text: torch.tensor(tokenizer.encode(text), dtype=torch.long)  # noqa: E731
     train_ids, val_ids = as_ids(train_text), as_ids(held_out)

@@ -23,6 +23,7 @@ benchmarks/results/gpt05_recipe.json (≈ 6 min on 2 cores).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -31,6 +32,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from char_gpt import validation_slice  # noqa: E402  (the slice char_gpt.py --validation-slice uses)
 from equal_time import environment  # noqa: E402
 
 from course_utils.batching import lm_batcher, lm_eval_windows  # noqa: E402
@@ -38,7 +40,7 @@ from course_utils.bpe import BPETokenizer  # noqa: E402
 from course_utils.data import char_corpus  # noqa: E402
 from course_utils.ngram import NGramLanguageModel  # noqa: E402
 from course_utils.optim import make_optimizer  # noqa: E402
-from course_utils.pretrained import score_text, shakespeare_held_out  # noqa: E402
+from course_utils.pretrained import score_text  # noqa: E402
 from course_utils.rnn import RNNLanguageModel  # noqa: E402
 from course_utils.training import evaluate, lm_loss, train_model  # noqa: E402
 from course_utils.transformer import GPT, GPTConfig  # noqa: E402
@@ -59,11 +61,18 @@ CHANGES = [   # (what the row adds, the settings it changes), applied cumulative
 LSTM = {"d_embed": 64, "d_hidden": 256, "n_layers": 1, "kind": "lstm", "lr": 6e-3}   # notebook 05's LSTM
 
 
-def validation_slice() -> tuple[str, str]:
-    """(first 90 % of the training text, its last 10 %): where every choice is made."""
-    train_text, _ = shakespeare_held_out()
-    cut = int(0.9 * len(train_text))
-    return train_text[:cut], train_text[cut:]
+@functools.lru_cache(maxsize=8)
+def tokenized(kind: str, text: str) -> tuple:
+    """(tokenizer, ids of `text`): characters, or a 1,024-token BPE learned from `text` itself (the slice's
+    training part). Cached: every BPE row of a run shares one tokenizer instead of learning it again."""
+    tokenizer = BPETokenizer.train(text, 1024) if kind == "bpe" else char_corpus()[0]
+    return tokenizer, torch.tensor(tokenizer.encode(text), dtype=torch.long)
+
+
+def char_ids(train_text: str, val_text: str) -> tuple:
+    """(character tokenizer, train ids, validation ids): what the LSTM and the 6-gram read."""
+    tokenizer, train_ids = tokenized("char", train_text)
+    return tokenizer, train_ids, tokenized("char", val_text)[1]
 
 
 def steps_in(seconds: float, model, optimizer, get_batch, probe: int = 40, warm_up: int = 10) -> int:
@@ -96,11 +105,7 @@ def train_for(build, batches, seconds: float, warmup: float, min_lr_ratio: float
 def gpt_row(settings: dict, train_text: str, val_text: str, seconds: float, seed: int,
             steps: int | None = None) -> dict:
     """Train one GPT with `settings` on the slice's training part; nats per character of the validation part."""
-    if settings["tokenizer"] == "bpe":
-        tokenizer = BPETokenizer.train(train_text, 1024)
-    else:
-        tokenizer = char_corpus()[0]
-    ids = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
+    tokenizer, ids = tokenized(settings["tokenizer"], train_text)
     config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=BLOCK, d_model=96, n_heads=4,
                        n_layers=settings["n_layers"], dropout=0.0, positional=settings["positional"],
                        norm=settings["norm"], feed_forward=settings["feed_forward"])
@@ -121,8 +126,7 @@ def gpt_row(settings: dict, train_text: str, val_text: str, seconds: float, seed
 
 def lstm_row(train_text: str, val_text: str, seconds: float, seed: int, steps: int | None = None) -> dict:
     """Notebook 05's LSTM (characters, AdamW at 6e-3) for the same budget, scored on the same slice."""
-    tokenizer = char_corpus()[0]
-    train_ids, val_ids = (torch.tensor(tokenizer.encode(t), dtype=torch.long) for t in (train_text, val_text))
+    tokenizer, train_ids, val_ids = char_ids(train_text, val_text)
 
     def build():
         torch.manual_seed(seed)
@@ -136,8 +140,7 @@ def lstm_row(train_text: str, val_text: str, seconds: float, seed: int, steps: i
 
 
 def ngram_loss(train_text: str, val_text: str) -> float:
-    tokenizer = char_corpus()[0]
-    train_ids, val_ids = (torch.tensor(tokenizer.encode(t), dtype=torch.long) for t in (train_text, val_text))
+    tokenizer, train_ids, val_ids = char_ids(train_text, val_text)
     return round(NGramLanguageModel(order=6, vocab_size=tokenizer.vocab_size).fit(train_ids).nll(val_ids), 4)
 
 
@@ -166,7 +169,7 @@ def main(argv=None) -> dict:
         print(f"{what:45s} {row['steps']:5d} steps in {row['train_seconds']:4.1f} s · validation {row['validation_loss']:.3f} nats/char", flush=True)
     chosen = min(rows, key=lambda row: row["validation_loss"])
     settings = chosen["settings"]
-    seed_steps = (replay or {}).get("recipe_seed_steps", [chosen["steps"]] * 3) if replay else [None] * 3
+    seed_steps = replay.get("recipe_seed_steps", [chosen["steps"]] * 3) if replay else [None] * 3
     others = [gpt_row(settings, train_text, val_text, args.seconds, s, seed_steps[s]) for s in (1, 2)]
     seeds = [chosen["validation_loss"]] + [row["validation_loss"] for row in others]
     lstm = lstm_row(train_text, val_text, args.seconds, 0, replay["lstm"]["steps"] if replay else None)
