@@ -48,6 +48,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -89,6 +90,13 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d")}
 
 
+def slowest_cells(pytest_output: str) -> list[dict]:
+    """The cells pytest's `--durations` report lists, as [{"cell": code-cell index, "seconds": s}, …] (nbval
+    names a notebook's items "Cell N", N counting code cells from 0): where a notebook's time goes."""
+    found = re.findall(r"^([0-9.]+)s call\s+\S+::Cell (\d+)$", pytest_output, flags=re.MULTILINE)
+    return [{"cell": int(cell), "seconds": round(float(seconds), 1)} for seconds, cell in found]
+
+
 def time_notebooks(only: list[str] | None = None) -> dict:
     """Run each notebook under nbval, one at a time (as a learner runs them); record wall-clock seconds and
     pass/fail. `only` (e.g. ["06", "09"]) re-times those notebooks and keeps the others' recorded times."""
@@ -98,9 +106,11 @@ def time_notebooks(only: list[str] | None = None) -> dict:
         if only and nb.name[:2] not in only:
             continue
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", f"notebooks/{nb.name}"], cwd=ROOT,
-                                capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
-        times[nb.name] = {"seconds": round(time.perf_counter() - start, 1), "passed": result.returncode == 0}
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "--durations=3", "--durations-min=1",
+                                 f"notebooks/{nb.name}"], cwd=ROOT, capture_output=True, text=True,
+                                env={**os.environ, "PYTHONHASHSEED": "0"})
+        times[nb.name] = {"seconds": round(time.perf_counter() - start, 1), "passed": result.returncode == 0,
+                          "slowest_cells": slowest_cells(result.stdout)}
         print(f"{nb.name:45s} {times[nb.name]['seconds']:7.1f} s  {'ok' if result.returncode == 0 else 'FAILED'}",
               flush=True)
     times = dict(sorted(times.items()))

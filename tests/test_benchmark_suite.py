@@ -43,3 +43,13 @@ def test_every_result_the_course_reads_is_re_measured_by_run_all():
     for name in produced:  # and each of them is committed
         assert (ROOT / "benchmarks" / "results" / f"{name}.json").exists() or name == "notebooks", name
     assert json.loads((ROOT / "benchmarks" / "results" / "notebooks.json").read_text())["notebooks"]
+
+
+def test_slowest_cells_reads_pytest_durations_of_nbval_cells():
+    output = ("============ slowest 3 durations ============\n"
+              "51.50s call     notebooks/05_gpt_language_model.ipynb::Cell 39\n"
+              "1.36s call     notebooks/05_gpt_language_model.ipynb::Cell 0\n"
+              "1.20s setup    notebooks/05_gpt_language_model.ipynb::Cell 0\n"
+              "(1 durations < 1s hidden.)\n")
+    assert run_all.slowest_cells(output) == [{"cell": 39, "seconds": 51.5}, {"cell": 0, "seconds": 1.4}]
+    assert run_all.slowest_cells("44 passed in 7.09s") == []
