@@ -42,6 +42,15 @@ def rows(results: dict) -> list[str]:
         out.append(f"| whole course under nbval ({len(nbs['notebooks'])} notebooks) | {nbs['total_seconds'] / 60:.1f} min"
                    f"{'' if ok else ' (some FAILED)'} | ≤ 10 min | `run_all.py --only notebooks` |")
         out.append(f"| slowest notebook | {slowest[0][:2]}: {slowest[1]['seconds']:.0f} s | ≤ 120 s | same |")
+        if cost := nbs.get("total_reference_steps"):            # the same times, free of the machine's speed
+            rates = [t["reference_steps_per_s"] for t in nbs["notebooks"].values() if "reference_steps_per_s" in t]
+            heavy = max(nbs["notebooks"].items(), key=lambda kv: kv[1].get("reference_steps", 0))
+            out.append(f"| the course's cost in reference steps (05's GPT training steps; this machine ran "
+                       f"{min(rates):.1f}–{max(rates):.1f} per second) | {cost:,} (slowest notebook {heavy[0][:2]}: "
+                       f"{heavy[1]['reference_steps']:,}) | – | same |")
+            out.append(f"| reference speed a machine needs for the course in ≤ 10 min (and for "
+                       f"{heavy[0][:2]} in ≤ 2 min) | ≥ {cost / 600:.1f} steps/s (≥ {heavy[1]['reference_steps'] / 120:.1f}) "
+                       f"| – | `course_utils.speed`, notebook 00 measures yours |")
     if g := results.get("char_gpt"):
         best = g.get("final_val_loss", g.get("val_loss"))
         secs = g.get("train_seconds", g.get("seconds"))

@@ -99,24 +99,36 @@ def slowest_cells(pytest_output: str) -> list[dict]:
 
 def time_notebooks(only: list[str] | None = None) -> dict:
     """Run each notebook under nbval, one at a time (as a learner runs them); record wall-clock seconds and
-    pass/fail. `only` (e.g. ["06", "09"]) re-times those notebooks and keeps the others' recorded times."""
+    pass/fail. `only` (e.g. ["06", "09"]) re-times those notebooks and keeps the others' recorded times.
+
+    Before each notebook the machine's speed is measured (`course_utils.speed.reference_step_rate`: notebook 05's
+    GPT, training steps per second), so each time is also recorded as a cost in reference steps that does not
+    depend on how fast (or how busy) the machine was — the course's 2-core machines differ by more than 2×."""
+    from course_utils.speed import reference_step_rate, reference_steps
+
     path, info = RESULTS / "notebooks.json", machine()   # the load average before the first notebook
     times = json.loads(path.read_text())["notebooks"] if only and path.exists() else {}
     for nb in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         if only and nb.name[:2] not in only:
             continue
+        rate = reference_step_rate()            # this machine's speed just before: makes the time a machine-free cost
         start = time.perf_counter()
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "--durations=3", "--durations-min=1",
                                  f"notebooks/{nb.name}"], cwd=ROOT, capture_output=True, text=True,
                                 env={**os.environ, "PYTHONHASHSEED": "0"})
-        times[nb.name] = {"seconds": round(time.perf_counter() - start, 1), "passed": result.returncode == 0,
-                          "slowest_cells": slowest_cells(result.stdout)}
-        print(f"{nb.name:45s} {times[nb.name]['seconds']:7.1f} s  {'ok' if result.returncode == 0 else 'FAILED'}",
-              flush=True)
+        seconds = round(time.perf_counter() - start, 1)
+        times[nb.name] = {"seconds": seconds, "passed": result.returncode == 0,
+                          "slowest_cells": slowest_cells(result.stdout), "reference_steps_per_s": round(rate, 2),
+                          "reference_steps": round(reference_steps(seconds, rate))}
+        print(f"{nb.name:45s} {seconds:7.1f} s  {'ok' if result.returncode == 0 else 'FAILED'}  "
+              f"({rate:.1f} reference steps/s → {times[nb.name]['reference_steps']:,} reference steps)", flush=True)
     times = dict(sorted(times.items()))
     total = round(sum(t["seconds"] for t in times.values()), 1)
-    print(f"{'whole course':45s} {total:7.1f} s  (budget 600 s)")
-    out = {"machine": info, "notebooks": times, "total_seconds": total, "budget_seconds": 600}
+    cost = sum(t.get("reference_steps", 0) for t in times.values())
+    print(f"{'whole course':45s} {total:7.1f} s  (budget 600 s) · {cost:,} reference steps: within 600 s on a machine "
+          f"that runs ≥ {cost / 600:.1f} reference steps/s")
+    out = {"machine": info, "notebooks": times, "total_seconds": total, "budget_seconds": 600,
+           "total_reference_steps": cost, "reference_steps_per_s_for_budget": round(cost / 600, 1)}
     (RESULTS / "notebooks.json").write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return out
 

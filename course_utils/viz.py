@@ -78,19 +78,20 @@ COURSE_STAGES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("build", (("05", "a GPT language model"),)),
     ("apply", (("06", "machine translation"), ("07", "summarization"), ("08", "sentiment analysis"),
                ("09", "dialogue systems"))),
-    ("beyond", (("10", "challenges & FAQ"), ("11", "scaling up (DDP)"))),
+    ("beyond", (("10", "challenges & FAQ"), ("11", "scaling up (DDP)"), ("12", "base model → assistant"))),
 )
 # Reading order: each arrow says "read this before that"; a stage name stands for all its notebooks.
 COURSE_EDGES: tuple[tuple[str, str], ...] = (
     ("00", "01"), ("01", "02"), ("02", "03"), ("03", "04"), ("04", "05"),
     ("05", "06"), ("05", "07"), ("05", "08"), ("05", "09"), ("apply", "10"), ("apply", "11"),
+    ("apply", "12"),
 )
 _STAGE_COLORS = {"start": "#d9d9d9", "theory": "#9ecae1", "build": "#a1d99b", "apply": "#fdd0a2",
                  "beyond": "#dadaeb"}
 
 
-def course_map(title: str = "Course map: notebooks 00–11, theory → practice", ax=None):
-    """Boxes for notebooks 00–11 in stage columns (start → theory → build → apply → beyond), with arrows
+def course_map(title: str = "Course map: notebooks 00–12, theory → practice", ax=None):
+    """Boxes for notebooks 00–12 in stage columns (start → theory → build → apply → beyond), with arrows
     in reading order — the picture of the course that notebook 00 shows."""
     ax = ax or plt.subplots(figsize=(12, 4.4))[1]
     box_w, box_h, col_gap = 2.2, 0.7, 0.55

@@ -193,7 +193,7 @@ print(f"logits up to {theirs.abs().max():.1f} in size; largest difference {(thei
 expect_true("the course GPT's logits equal transformers' Llama (to 1e-4)", torch.allclose(theirs, mine, atol=1e-4))
 same = torch.equal(generate(ours, ids[:, :5], 20, strategy="greedy", use_cache=True),
                    generate(ours, ids[:, :5], 20, strategy="greedy"))
-expect_true("… and with RoPE and GQA the KV cache still gives the same tokens", same)"""),
+expect_true("… and with RoPE and GQA the KV cache still gives the same tokens", same)""", IGNORE),   # last digits vary by CPU
 md("""Exact, so every option is what the papers and Llama mean. Which of them *helps* a model of our size? That
 takes training each variant, which the notebook cannot afford: `benchmarks/modern_block_ablation.py` trains
 notebook 05's character-level GPT with one change at a time, and all four, for the **same training time** (a

@@ -151,10 +151,10 @@ def test_course_map_draws_every_notebook_once():
     from course_utils.viz import COURSE_EDGES, COURSE_STAGES, course_map
 
     numbers = [n for _, nbs in COURSE_STAGES for n, _ in nbs]
-    assert numbers == [f"{i:02d}" for i in range(12)]
+    assert numbers == [f"{i:02d}" for i in range(13)]
     ax = course_map()
     labels = [t.get_text() for t in ax.texts]
     assert all(sum(label.startswith(n + "\n") for label in labels) == 1 for n in numbers)
-    assert len(ax.patches) == 12 and ax.get_title().startswith("Course map")
+    assert len(ax.patches) == 13 and ax.get_title().startswith("Course map")
     assert {a for a, _ in COURSE_EDGES} <= set(numbers) | {stage for stage, _ in COURSE_STAGES}
     plt.close(ax.figure)

@@ -1,0 +1,100 @@
+"""How fast this machine trains the course's models, and so how long the course takes here.
+
+Almost all of a notebook's run time is training steps, so one number predicts them all: how many training steps
+per second this machine runs for notebook 05's GPT (3 blocks × 96 channels, 80 characters, 32 windows × 64
+characters, AdamW) — the step notebook 05 times with its `steps_per_second`. `benchmarks/run_all.py` measures
+that rate before each notebook it times, so each recorded time becomes a cost that does not depend on the machine:
+**reference steps** = seconds × rate. Dividing a cost by your machine's rate predicts your time.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from course_utils.validation import require_int
+
+REFERENCE_MODEL = dict(vocab_size=80, block_size=64, d_model=96, n_heads=4, n_layers=3)   # notebook 05's GPT
+REFERENCE_BATCH = (32, 64)                                                             # (B, T) of its training
+BUDGET_SECONDS = {"course": 600.0, "notebook": 120.0}                                  # the course's time targets
+
+
+def steps_per_second(model: torch.nn.Module, get_batch: Callable[[str], tuple[torch.Tensor, torch.Tensor]],
+                     steps: int = 20, warmup: int = 5) -> float:
+    """Training steps per second (AdamW included), timed after `warmup` steps that pay one-off set-up costs.
+
+    Notebook 05 builds this function step by step; the course's tests check that the two agree."""
+    steps = require_int(steps, "steps", minimum=1)
+    warmup = require_int(warmup, "warmup", minimum=0)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    for i in range(warmup + steps):
+        if i == warmup:
+            start = time.perf_counter()
+        x, y = get_batch("train")
+        loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return steps / (time.perf_counter() - start)
+
+
+def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5) -> float:
+    """This machine's training steps per second for notebook 05's GPT on CPU (where the notebooks train): the
+    median of `repeats` timings, each of a freshly built model on random character windows (≈ 1–3 s each)."""
+    from course_utils.transformer import GPT, GPTConfig    # imported here: the transformer imports the package
+
+    repeats = require_int(repeats, "repeats", minimum=1)
+    batch, block = REFERENCE_BATCH
+    generator = torch.Generator().manual_seed(0)
+
+    def get_batch(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
+        ids = torch.randint(0, REFERENCE_MODEL["vocab_size"], (batch, block + 1), generator=generator)
+        return ids[:, :-1], ids[:, 1:]                        # (B, T) inputs and next-character targets
+
+    rates = []
+    for _ in range(repeats):
+        with torch.random.fork_rng(devices=[]):                         # leave the caller's random stream untouched
+            torch.manual_seed(0)
+            model = GPT(GPTConfig(**REFERENCE_MODEL))
+        rates.append(steps_per_second(model, get_batch, steps=steps, warmup=warmup))
+    return statistics.median(rates)
+
+
+def _require_rate(rate: float, name: str = "rate") -> float:
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        raise ValueError(f"{name} must be a positive number of steps per second, got {rate!r}")
+    return float(rate)
+
+
+def reference_steps(seconds: float, rate: float) -> float:
+    """A measured time as a machine-free cost: seconds × the machine's reference steps per second."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+        raise ValueError(f"seconds must be a number ≥ 0, got {seconds!r}")
+    return float(seconds) * _require_rate(rate)
+
+
+def predict_seconds(cost: float, rate: float) -> float:
+    """The time a cost in reference steps takes on a machine that runs `rate` reference steps per second."""
+    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost >= 0:
+        raise ValueError(f"cost must be a number of reference steps ≥ 0, got {cost!r}")
+    return float(cost) / _require_rate(rate)
+
+
+def course_time_estimate(rate: float, timings: dict | None = None) -> dict[str, float]:
+    """Predicted seconds per notebook on a machine running `rate` reference steps per second, from the timings
+    `benchmarks/run_all.py` committed (`benchmarks/results/notebooks.json`, or `timings` in its format)."""
+    rate = _require_rate(rate)
+    if timings is None:
+        from course_utils.reference_results import load_benchmark
+
+        timings = load_benchmark("notebooks")
+    notebooks = timings.get("notebooks", {}) if isinstance(timings, dict) else {}
+    missing = sorted(name for name, t in notebooks.items() if "reference_steps" not in t)
+    if not notebooks or missing:
+        raise ValueError("timings must give every notebook's 'reference_steps' (run benchmarks/run_all.py "
+                         f"--only notebooks), got none for {missing or 'any notebook'}")
+    return {name: predict_seconds(t["reference_steps"], rate) for name, t in notebooks.items()}
