@@ -81,3 +81,67 @@ def test_bad_arguments():
         make_optimizer(tiny(), 1e-3, adamw_lr=-1)
     with pytest.raises(ValueError, match="at least one optimizer"):
         OptimizerGroup()
+
+
+def notebook_05_newton_schulz():
+    """The `newton_schulz` notebook 05 builds, executed from the notebook's own source."""
+    import json
+    from pathlib import Path
+
+    cells = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "05_gpt_language_model.ipynb")
+                       .read_text(encoding="utf-8"))["cells"]
+    source = next("".join(c["source"]) for c in cells
+                  if c["cell_type"] == "code" and "".join(c["source"]).startswith("def newton_schulz("))
+    namespace = {"torch": torch}
+    exec(source.split("\n\n")[0], namespace)            # the function only, not the cell's demonstration
+    return namespace["newton_schulz"]
+
+
+@pytest.mark.parametrize("shape", [(12, 12), (30, 8), (8, 30)])
+def test_newton_schulz_is_notebook_05s_and_pushes_singular_values_towards_one(shape):
+    from course_utils.optim import newton_schulz
+
+    G = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    ours = newton_schulz(G)
+    assert ours.dtype == torch.float32 and ours.shape == G.shape
+    assert torch.allclose(ours, notebook_05_newton_schulz()(G), atol=1e-5)
+    sv = torch.linalg.svdvals(ours)
+    assert sv.max() < 1.3 and sv.min() > 0.5           # Muon's iteration: every singular value near 1
+    with pytest.raises(ValueError, match="G must be a 2-D matrix"):
+        newton_schulz(torch.randn(3, 4, 5))
+
+
+def muon_trajectory(make, steps: int = 5) -> list[torch.Tensor]:
+    torch.manual_seed(0)
+    weights = [torch.nn.Parameter(torch.randn(16, 24)), torch.nn.Parameter(torch.randn(40, 16))]
+    opt = make(weights)
+    for step in range(steps):
+        for w in weights:
+            w.grad = torch.randn(w.shape, generator=torch.Generator().manual_seed(step + w.shape[0]))
+        opt.step()
+    return [w.detach().clone() for w in weights]
+
+
+@pytest.mark.skipif(not hasattr(torch.optim, "Muon"), reason="torch.optim.Muon needs PyTorch ≥ 2.9")
+def test_course_muon_in_bfloat16_equals_torch_muon_and_float32_stays_close():
+    from course_utils.optim import Muon
+
+    reference = muon_trajectory(lambda ps: torch.optim.Muon(ps, lr=0.02, weight_decay=0.1,
+                                                            adjust_lr_fn="match_rms_adamw"))
+    same = muon_trajectory(lambda ps: Muon(ps, lr=0.02, weight_decay=0.1, ns_dtype=torch.bfloat16))
+    assert all(torch.equal(a, b) for a, b in zip(reference, same))
+    float32 = muon_trajectory(lambda ps: Muon(ps, lr=0.02, weight_decay=0.1))
+    start = muon_trajectory(lambda ps: Muon(ps, lr=0.0), steps=0)
+    for a, b, w0 in zip(reference, float32, start):   # bf16 rounding is ≈ 1 % of the distance travelled
+        assert (a - b).norm() < 0.05 * (a - w0).norm()
+
+
+def test_muon_rejects_bad_arguments():
+    from course_utils.optim import Muon
+
+    with pytest.raises(ValueError, match="2-D matrices"):
+        Muon([torch.nn.Parameter(torch.zeros(3))])
+    with pytest.raises(ValueError, match="momentum"):
+        Muon([torch.nn.Parameter(torch.zeros(3, 3))], momentum=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        Muon([torch.nn.Parameter(torch.zeros(3, 3))], lr=-1.0)
