@@ -56,11 +56,10 @@ def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5) -> f
         return ids[:, :-1], ids[:, 1:]                        # (B, T) inputs and next-character targets
 
     rates = []
-    for _ in range(repeats):
-        with torch.random.fork_rng(devices=[]):                         # leave the caller's random stream untouched
+    with torch.random.fork_rng(devices=[]):                    # leave the caller's random stream untouched
+        for _ in range(repeats):
             torch.manual_seed(0)
-            model = GPT(GPTConfig(**REFERENCE_MODEL))
-        rates.append(steps_per_second(model, get_batch, steps=steps, warmup=warmup))
+            rates.append(steps_per_second(GPT(GPTConfig(**REFERENCE_MODEL)), get_batch, steps=steps, warmup=warmup))
     return statistics.median(rates)
 
 
