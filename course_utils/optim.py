@@ -10,8 +10,8 @@ gains stay with AdamW. On our small char-level GPT it reaches a given loss in ma
 
 `Muon` is the course's own implementation: the algorithm of `torch.optim.Muon` (PyTorch ≥ 2.9), but its
 Newton–Schulz iterations run in float32. torch's run in bfloat16, which CPUs without native bf16 arithmetic (an
-AVX2-only AMD EPYC, most laptops) emulate: there it made each step of notebook 05's winning GPT ≈ 7× slower
-(584 steps: 204 s instead of 28 s on a CPU with bf16), so "equal training time" stopped being equal.
+AVX2-only AMD EPYC, many laptops) emulate: on that EPYC, training notebook 05's winning GPT took 204 s with
+bfloat16 iterations and 66 s with float32 ones (584 steps), and with bf16 "equal training time" stopped being equal.
 
 `OptimizerGroup` bundles several optimizers so a training loop can treat them as one.
 """
