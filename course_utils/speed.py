@@ -4,7 +4,9 @@ Almost all of a notebook's run time is training steps, so one number predicts th
 per second this machine runs for notebook 05's GPT (3 blocks × 96 channels, 80 characters, 32 windows × 64
 characters, AdamW) — the step notebook 05 times with its `steps_per_second`. `benchmarks/run_all.py` measures
 that rate before each notebook it times, so each recorded time becomes a cost that does not depend on the machine:
-**reference steps** = seconds × rate. Dividing a cost by your machine's rate predicts your time.
+**reference steps** = seconds × rate. Dividing a cost by your machine's rate predicts your time — roughly: the
+costs were measured with torch's 2 threads, and the reference step gains more from extra threads than the notebooks
+do (with 1 thread it predicted notebooks 02 and 04 40–60 % too slow), so on more cores the prediction is optimistic.
 """
 from __future__ import annotations
 
