@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from course_utils.speed import BUDGET_SECONDS
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -49,7 +51,8 @@ def rows(results: dict) -> list[str]:
                        f"{min(rates):.1f}–{max(rates):.1f} per second) | {cost:,} (slowest notebook {heavy[0][:2]}: "
                        f"{heavy[1]['reference_steps']:,}) | – | same |")
             out.append(f"| reference speed a machine needs for the course in ≤ 10 min (and for "
-                       f"{heavy[0][:2]} in ≤ 2 min) | ≥ {cost / 600:.1f} steps/s (≥ {heavy[1]['reference_steps'] / 120:.1f}) "
+                       f"{heavy[0][:2]} in ≤ 2 min) | ≥ {nbs['reference_steps_per_s_for_budget']:.1f} steps/s "
+                       f"(≥ {heavy[1]['reference_steps'] / BUDGET_SECONDS['notebook']:.1f}) "
                        f"| – | `course_utils.speed`, notebook 00 measures yours |")
     if g := results.get("char_gpt"):
         best = g.get("final_val_loss", g.get("val_loss"))

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from course_utils.validation import require_int
+from course_utils.validation import require_int, require_real
 
 REFERENCE_MODEL = dict(vocab_size=80, block_size=64, d_model=96, n_heads=4, n_layers=3)   # notebook 05's GPT
 REFERENCE_BATCH = (32, 64)                                                             # (B, T) of its training
@@ -65,24 +65,18 @@ def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5) -> f
     return statistics.median(rates)
 
 
-def _require_rate(rate: float, name: str = "rate") -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
-        raise ValueError(f"{name} must be a positive number of steps per second, got {rate!r}")
-    return float(rate)
+def _require_rate(rate: float) -> float:
+    return require_real(rate, "rate (reference steps per second)", above=0, below=math.inf)
 
 
 def reference_steps(seconds: float, rate: float) -> float:
     """A measured time as a machine-free cost: seconds × the machine's reference steps per second."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
-        raise ValueError(f"seconds must be a number ≥ 0, got {seconds!r}")
-    return float(seconds) * _require_rate(rate)
+    return require_real(seconds, "seconds", at_least=0) * _require_rate(rate)
 
 
 def predict_seconds(cost: float, rate: float) -> float:
     """The time a cost in reference steps takes on a machine that runs `rate` reference steps per second."""
-    if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost >= 0:
-        raise ValueError(f"cost must be a number of reference steps ≥ 0, got {cost!r}")
-    return float(cost) / _require_rate(rate)
+    return require_real(cost, "cost (reference steps)", at_least=0) / _require_rate(rate)
 
 
 def course_time_estimate(rate: float, timings: dict | None = None) -> dict[str, float]:

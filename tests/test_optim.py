@@ -5,6 +5,7 @@ from course_utils.batching import lm_batcher
 from course_utils.optim import OptimizerGroup, make_optimizer, split_parameters
 from course_utils.training import load_checkpoint, save_checkpoint, train_model
 from course_utils.transformer import GPT, GPTConfig
+from notebook_source import notebook_function
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -83,20 +84,6 @@ def test_bad_arguments():
         OptimizerGroup()
 
 
-def notebook_05_newton_schulz():
-    """The `newton_schulz` notebook 05 builds, executed from the notebook's own source."""
-    import json
-    from pathlib import Path
-
-    cells = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "05_gpt_language_model.ipynb")
-                       .read_text(encoding="utf-8"))["cells"]
-    source = next("".join(c["source"]) for c in cells
-                  if c["cell_type"] == "code" and "".join(c["source"]).startswith("def newton_schulz("))
-    namespace = {"torch": torch}
-    exec(source.split("\n\n")[0], namespace)            # the function only, not the cell's demonstration
-    return namespace["newton_schulz"]
-
-
 @pytest.mark.parametrize("shape", [(12, 12), (30, 8), (8, 30)])
 def test_newton_schulz_is_notebook_05s_and_pushes_singular_values_towards_one(shape):
     from course_utils.optim import newton_schulz
@@ -104,7 +91,7 @@ def test_newton_schulz_is_notebook_05s_and_pushes_singular_values_towards_one(sh
     G = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
     ours = newton_schulz(G)
     assert ours.dtype == torch.float32 and ours.shape == G.shape
-    assert torch.allclose(ours, notebook_05_newton_schulz()(G), atol=1e-5)
+    assert torch.allclose(ours, notebook_function("05_gpt_language_model.ipynb", "newton_schulz", {"torch": torch})(G), atol=1e-5)
     sv = torch.linalg.svdvals(ours)
     assert sv.max() < 1.3 and sv.min() > 0.5           # Muon's iteration: every singular value near 1
     with pytest.raises(ValueError, match="G must be a 2-D matrix"):

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from course_utils import speed
+from notebook_source import notebook_function
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,14 +44,10 @@ def counting_batcher(calls: list) -> callable:
 
 
 def notebook_05_steps_per_second():
-    """The `steps_per_second` notebook 05 builds, executed from the notebook's own source."""
-    cells = json.loads((ROOT / "notebooks" / "05_gpt_language_model.ipynb").read_text(encoding="utf-8"))["cells"]
-    source = next("".join(c["source"]) for c in cells
-                  if c["cell_type"] == "code" and "".join(c["source"]).startswith("def steps_per_second("))
+    """The `steps_per_second` notebook 05 builds, timed by a fake clock."""
     clock = FakeClock()
     namespace = {"torch": torch, "F": torch.nn.functional, "time": types.SimpleNamespace(perf_counter=clock.perf_counter)}
-    exec(source, namespace)
-    return namespace["steps_per_second"], clock
+    return notebook_function("05_gpt_language_model.ipynb", "steps_per_second", namespace), clock
 
 
 def test_package_steps_per_second_agrees_with_notebook_05(monkeypatch):
