@@ -4,9 +4,12 @@ Almost all of a notebook's run time is training steps, so one number predicts th
 per second this machine runs for notebook 05's GPT (3 blocks × 96 channels, 80 characters, 32 windows × 64
 characters, AdamW) — the step notebook 05 times with its `steps_per_second`. `benchmarks/run_all.py` measures
 that rate before each notebook it times, so each recorded time becomes a cost that does not depend on the machine:
-**reference steps** = seconds × rate. Dividing a cost by your machine's rate predicts your time — roughly: the
-costs were measured with torch's 2 threads, and the reference step gains more from extra threads than the notebooks
-do (with 1 thread it predicted notebooks 02 and 04 40–60 % too slow), so on more cores the prediction is optimistic.
+**reference steps** = seconds × rate. Dividing a cost by your machine's rate predicts your time.
+
+The rate is timed on **one thread**. The notebooks run on torch's default threads, but they gain much less from a
+second thread than this matrix-heavy step does (measured on a 2-core AMD EPYC: the step 60–70 % faster with two
+threads, notebooks 02 and 04 only 20 %), and less still from more; a one-thread rate measures the speed of one core,
+which is what most of a notebook's time follows. On many cores the prediction is therefore a little pessimistic.
 """
 from __future__ import annotations
 
@@ -44,12 +47,14 @@ def steps_per_second(model: torch.nn.Module, get_batch: Callable[[str], tuple[to
     return steps / (time.perf_counter() - start)
 
 
-def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5) -> float:
-    """This machine's training steps per second for notebook 05's GPT on CPU (where the notebooks train): the
-    median of `repeats` timings, each of a freshly built model on random character windows (≈ 1–3 s each)."""
+def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5, threads: int = 1) -> float:
+    """This machine's training steps per second for notebook 05's GPT on CPU (where the notebooks train), on
+    `threads` threads (torch's setting is restored afterwards): the median of `repeats` timings, each of a freshly
+    built model on random character windows (≈ 1–4 s each)."""
     from course_utils.transformer import GPT, GPTConfig    # imported here: the transformer imports the package
 
     repeats = require_int(repeats, "repeats", minimum=1)
+    threads = require_int(threads, "threads", minimum=1)
     batch, block = REFERENCE_BATCH
     generator = torch.Generator().manual_seed(0)
 
@@ -57,11 +62,16 @@ def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5) -> f
         ids = torch.randint(0, REFERENCE_MODEL["vocab_size"], (batch, block + 1), generator=generator)
         return ids[:, :-1], ids[:, 1:]                        # (B, T) inputs and next-character targets
 
-    rates = []
-    with torch.random.fork_rng(devices=[]):                    # leave the caller's random stream untouched
-        for _ in range(repeats):
-            torch.manual_seed(0)
-            rates.append(steps_per_second(GPT(GPTConfig(**REFERENCE_MODEL)), get_batch, steps=steps, warmup=warmup))
+    rates, previous_threads = [], torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with torch.random.fork_rng(devices=[]):                # leave the caller's random stream untouched
+            for _ in range(repeats):
+                torch.manual_seed(0)
+                rates.append(steps_per_second(GPT(GPTConfig(**REFERENCE_MODEL)), get_batch, steps=steps,
+                                              warmup=warmup))
+    finally:
+        torch.set_num_threads(previous_threads)
     return statistics.median(rates)
 
 

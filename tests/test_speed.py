@@ -89,6 +89,26 @@ def test_reference_step_rate_is_positive_and_leaves_the_random_stream_alone():
     assert torch.equal(torch.rand(3), expected)
     with pytest.raises(ValueError, match="repeats"):
         speed.reference_step_rate(repeats=0)
+    with pytest.raises(ValueError, match="threads"):
+        speed.reference_step_rate(threads=0)
+
+
+def test_reference_step_rate_times_on_the_threads_asked_for_and_restores_torchs_setting(monkeypatch):
+    seen = []
+
+    def fake_rate(model, get_batch, steps, warmup):
+        seen.append(torch.get_num_threads())
+        return 10.0
+
+    monkeypatch.setattr(speed, "steps_per_second", fake_rate)
+    before = torch.get_num_threads()
+    assert speed.reference_step_rate(repeats=2) == 10.0
+    assert seen == [1, 1]                                    # the default: one thread
+    assert torch.get_num_threads() == before
+    monkeypatch.setattr(speed, "steps_per_second", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):                   # a failure inside still restores the setting
+        speed.reference_step_rate(threads=2)
+    assert torch.get_num_threads() == before
 
 
 def test_cost_and_prediction_are_inverse():
