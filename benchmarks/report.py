@@ -47,7 +47,7 @@ def rows(results: dict) -> list[str]:
         if cost := nbs.get("total_reference_steps"):            # the same times, free of the machine's speed
             rates = [t["reference_steps_per_s"] for t in nbs["notebooks"].values() if "reference_steps_per_s" in t]
             heavy = max(nbs["notebooks"].items(), key=lambda kv: kv[1].get("reference_steps", 0))
-            out.append(f"| the course's cost in reference steps (05's GPT training steps; this machine ran "
+            out.append(f"| the course's cost in reference steps (05's GPT training steps on one core; this machine ran "
                        f"{min(rates):.1f}–{max(rates):.1f} per second) | {cost:,} (slowest notebook {heavy[0][:2]}: "
                        f"{heavy[1]['reference_steps']:,}) | – | same |")
             out.append(f"| reference speed a machine needs for the course in ≤ 10 min (and for "

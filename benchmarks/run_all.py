@@ -102,7 +102,7 @@ def time_notebooks(only: list[str] | None = None) -> dict:
     pass/fail. `only` (e.g. ["06", "09"]) re-times those notebooks and keeps the others' recorded times.
 
     Before each notebook the machine's speed is measured (`course_utils.speed.reference_step_rate`: notebook 05's
-    GPT, training steps per second), so each time is also recorded as a cost in reference steps that does not
+    GPT, training steps per second on one core), so each time is also recorded as a cost in reference steps that does not
     depend on how fast (or how busy) the machine was — the course's 2-core machines differ by more than 2×."""
     from course_utils.speed import BUDGET_SECONDS, reference_step_rate, reference_steps
 
