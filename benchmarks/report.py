@@ -185,9 +185,10 @@ def main() -> None:
     plot(results)
     machine = results.get("notebooks", {}).get("machine", {})
     cpu = f" ({machine['cpu_model']})" if machine.get("cpu_model") else ""
-    where = (f"Measured on {machine.get('cpus', 2)} CPU cores{cpu}, Python {machine.get('python', '3.11')}, "
-             f"torch {machine.get('torch', '2.13')} (CPU), {machine.get('date', '')}, by "
-             f"`./course.sh python benchmarks/run_all.py`.")
+    where = (f"Measured by `./course.sh python benchmarks/run_all.py`, each part on 2 CPU cores. The notebook rows: "
+             f"{machine.get('cpus', 2)} cores{cpu}, Python {machine.get('python', '3.11')}, torch "
+             f"{machine.get('torch', '2.13')} (CPU), {machine.get('date', '')}. The other parts ran on other days and "
+             f"machines (the processor is named where its JSON in `benchmarks/results/` records one).")
     figure = ["", "![run time per notebook](benchmarks/results/results.png)"] if "notebooks" in results else []
     table = "\n".join([where, "", *rows(results), *figure])
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
