@@ -7,6 +7,8 @@ import platform
 import random
 import sys
 import warnings
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -23,6 +25,19 @@ def set_seed(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run the block on `threads` CPU threads (None: torch's current setting) and restore torch's setting after,
+    even when the block fails — timings that pin their threads must not change the notebook's."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(require_int(threads, "threads", minimum=1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def get_device(prefer: str | None = None) -> torch.device:

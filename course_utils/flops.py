@@ -16,6 +16,7 @@ import time
 
 import torch
 
+from course_utils.env import torch_threads
 from course_utils.validation import require_int, require_real
 
 
@@ -41,10 +42,7 @@ def matmul_peak_flops(size: int = 1024, repeats: int = 5, threads: int | None = 
     stand-in for a CPU's attainable peak. `threads` (default: torch's current setting) is restored after."""
     size = require_int(size, "size", minimum=1)
     repeats = require_int(repeats, "repeats", minimum=1)
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(require_int(threads, "threads", minimum=1))
-    try:
+    with torch_threads(threads):
         a = torch.randn(size, size, generator=torch.Generator().manual_seed(0))
         a @ a  # warm-up: the first product allocates and spins up the thread pool
         best = float("inf")
@@ -52,6 +50,4 @@ def matmul_peak_flops(size: int = 1024, repeats: int = 5, threads: int | None = 
             start = time.perf_counter()
             a @ a  # size³ multiply-adds = 2·size³ FLOPs
             best = min(best, time.perf_counter() - start)
-    finally:
-        torch.set_num_threads(before)
     return 2 * size**3 / best

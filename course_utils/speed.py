@@ -21,6 +21,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from course_utils.env import torch_threads
 from course_utils.validation import require_int, require_real
 
 REFERENCE_MODEL = dict(vocab_size=80, block_size=64, d_model=96, n_heads=4, n_layers=3)   # notebook 05's GPT
@@ -54,7 +55,7 @@ def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5, thre
     from course_utils.transformer import GPT, GPTConfig    # imported here: the transformer imports the package
 
     repeats = require_int(repeats, "repeats", minimum=1)
-    threads = require_int(threads, "threads", minimum=1)
+    threads = require_int(threads, "threads", minimum=1)      # checked before any model is built
     batch, block = REFERENCE_BATCH
     generator = torch.Generator().manual_seed(0)
 
@@ -62,16 +63,11 @@ def reference_step_rate(repeats: int = 3, steps: int = 20, warmup: int = 5, thre
         ids = torch.randint(0, REFERENCE_MODEL["vocab_size"], (batch, block + 1), generator=generator)
         return ids[:, :-1], ids[:, 1:]                        # (B, T) inputs and next-character targets
 
-    rates, previous_threads = [], torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        with torch.random.fork_rng(devices=[]):                # leave the caller's random stream untouched
-            for _ in range(repeats):
-                torch.manual_seed(0)
-                rates.append(steps_per_second(GPT(GPTConfig(**REFERENCE_MODEL)), get_batch, steps=steps,
-                                              warmup=warmup))
-    finally:
-        torch.set_num_threads(previous_threads)
+    rates = []
+    with torch_threads(threads), torch.random.fork_rng(devices=[]):   # leave the caller's threads and random stream
+        for _ in range(repeats):
+            torch.manual_seed(0)
+            rates.append(steps_per_second(GPT(GPTConfig(**REFERENCE_MODEL)), get_batch, steps=steps, warmup=warmup))
     return statistics.median(rates)
 
 

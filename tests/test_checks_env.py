@@ -43,6 +43,22 @@ def test_set_seed_reproducible():
         env.set_seed(-1)
 
 
+def test_torch_threads_sets_and_restores_the_thread_count_even_on_error():
+    before = torch.get_num_threads()
+    with env.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with env.torch_threads(None):                            # None: keep torch's setting
+        assert torch.get_num_threads() == before
+    with pytest.raises(ZeroDivisionError), env.torch_threads(1):
+        1 / 0
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads must be a positive int, got 0"):
+        with env.torch_threads(0):
+            pass
+    assert torch.get_num_threads() == before
+
+
 def test_get_device_override(monkeypatch):
     monkeypatch.setenv(env.DEVICE_ENV_VAR, "cpu")
     assert env.get_device() == torch.device("cpu")
